@@ -1,0 +1,304 @@
+//! `Lab`: one running BroadWorks lab — profile, subscriber data, PKI, address plan, clock,
+//! journal and the servers started so far.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bwlab_core::addr::{AddressPlan, Host, Ports, Role};
+use bwlab_core::{Journal, Kind, LabClock};
+use bwlab_dns::{DnsHandle, DnsServer};
+use bwlab_model::Store;
+use bwlab_pki::{ExportManifest, LabPki, NodeSpec, PkiConfig};
+use bwlab_profiles::{Profile, Profiles};
+
+use crate::error::LabError;
+use crate::topology::Topology;
+
+/// The lab data used when none is given: a small enterprise with a few users.
+pub const DEFAULT_DATA: &str = include_str!("../data/default-lab.yaml");
+
+/// Where the subscriber data comes from.
+#[derive(Clone, Debug)]
+enum DataSource {
+    Builtin,
+    File(PathBuf),
+    Text { name: String, text: String },
+    Store(Store),
+}
+
+/// Configures a [`Lab`]. Every setting has a sensible default, so
+/// `Lab::builder().start().await` gives the default lab on ephemeral ports.
+#[derive(Clone, Debug)]
+pub struct LabBuilder {
+    profile: String,
+    profiles_file: Option<PathBuf>,
+    data: DataSource,
+    domain: String,
+    host: Host,
+    ports: Ports,
+    clock: Option<LabClock>,
+    state_dir: Option<PathBuf>,
+}
+
+impl Default for LabBuilder {
+    fn default() -> Self {
+        Self {
+            profile: "r24".into(),
+            profiles_file: None,
+            data: DataSource::Builtin,
+            domain: "lab.example".into(),
+            host: Host::default(),
+            ports: Ports::Ephemeral,
+            clock: None,
+            state_dir: None,
+        }
+    }
+}
+
+impl LabBuilder {
+    /// Release profile by name (`r22`, `r23`, `r24`, `r22-unpatched`, or one from
+    /// [`profiles_file`](Self::profiles_file)).
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = name.into();
+        self
+    }
+
+    /// Extra or overriding profiles from a TOML file.
+    pub fn profiles_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.profiles_file = Some(path.into());
+        self
+    }
+
+    /// Subscriber data from a YAML lab data file.
+    pub fn data_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.data = DataSource::File(path.into());
+        self
+    }
+
+    /// Subscriber data from YAML text; `name` is used in error messages.
+    pub fn data_yaml(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.data = DataSource::Text {
+            name: name.into(),
+            text: text.into(),
+        };
+        self
+    }
+
+    /// Subscriber data already built (e.g. with the `bwlab_model` builder).
+    pub fn data_store(mut self, store: Store) -> Self {
+        self.data = DataSource::Store(store);
+        self
+    }
+
+    /// The lab's DNS zone (default `lab.example`).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = domain.into();
+        self
+    }
+
+    /// Where nodes get addresses (default: one loopback address each from 127.77.0.1).
+    pub fn host(mut self, host: Host) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Which ports nodes get (default: ephemeral, so tests never collide).
+    pub fn ports(mut self, ports: Ports) -> Self {
+        self.ports = ports;
+        self
+    }
+
+    /// The lab clock (default: the host's wall time, running with tokio time).
+    pub fn clock(mut self, clock: LabClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Writes the PKI (CA bundle and certificates) under `dir/pki` when the lab starts.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The address plan this builder would use, without starting anything.
+    pub fn plan(&self) -> Result<AddressPlan, LabError> {
+        Ok(Topology::default_lab(&self.domain).plan(self.effective_host(), self.ports)?)
+    }
+
+    fn effective_host(&self) -> Host {
+        match self.host {
+            Host::Loopback { base } if !AddressPlan::loopback_usable(base) => Host::Localhost,
+            h => h,
+        }
+    }
+
+    /// Loads everything, generates the PKI and starts the servers.
+    pub async fn start(self) -> Result<Lab, LabError> {
+        let clock = self.clock.clone().unwrap_or_default();
+        let journal = Journal::new(clock.clone());
+
+        let mut profiles = Profiles::builtin();
+        if let Some(path) = &self.profiles_file {
+            profiles.load_file(path)?;
+        }
+        let profile = profiles.get(&self.profile)?.clone();
+
+        let store = match self.data.clone() {
+            DataSource::Builtin => {
+                Store::from_yaml_str(DEFAULT_DATA, "<built-in lab data>", clock.clone())?
+            }
+            DataSource::File(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| LabError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Store::from_yaml_str(&text, &path.display().to_string(), clock.clone())?
+            }
+            DataSource::Text { name, text } => Store::from_yaml_str(&text, &name, clock.clone())?,
+            DataSource::Store(store) => store,
+        };
+
+        let topology = Topology::default_lab(&self.domain);
+        let host = self.effective_host();
+        let plan = topology.plan(host, self.ports)?;
+
+        let pki = Arc::new(lab_pki(&topology, &clock)?);
+        let pki_files = match &self.state_dir {
+            Some(dir) => Some(pki.export(dir.join("pki"))?),
+            None => None,
+        };
+
+        let dns_node = plan
+            .nodes
+            .iter()
+            .find(|n| n.role == Role::Dns)
+            .ok_or(LabError::NoDnsNode)?;
+        let dns = topology
+            .dns_records(&plan)
+            .into_iter()
+            .fold(
+                DnsServer::builder()
+                    .zone(topology.domain.clone())
+                    .journal(journal.clone())
+                    .node_name(dns_node.name.clone())
+                    .bind_plan(dns_node),
+                |b, (name, data)| b.record(name, data),
+            )
+            .start()
+            .await?;
+        journal
+            .record(
+                "lab",
+                Kind::Lab,
+                format!("lab up: profile {}", profile.name()),
+            )
+            .attr("profile", profile.name())
+            .commit();
+
+        Ok(Lab {
+            clock,
+            journal,
+            profile,
+            store,
+            pki,
+            pki_files,
+            topology,
+            plan,
+            dns,
+        })
+    }
+}
+
+/// The lab PKI for a topology: a server certificate per node (the farm and App names in
+/// the SAN of XSPs), the Webex client chain and the other CAs.
+pub fn lab_pki(topology: &Topology, clock: &LabClock) -> Result<LabPki, LabError> {
+    let mut config = PkiConfig::new(topology.cloud_xsp_fqdn(), clock.now());
+    for node in &topology.nodes {
+        let mut spec = NodeSpec::new(node.name.clone(), topology.fqdn(&node.name));
+        if node.role == Role::Xsp {
+            spec = spec.with_san(topology.app_xsp_fqdn());
+        }
+        config = config.with_node(spec);
+    }
+    Ok(LabPki::generate(config)?)
+}
+
+/// A running lab. Dropping it stops its servers; [`shutdown`](Self::shutdown) does so
+/// gracefully.
+pub struct Lab {
+    clock: LabClock,
+    journal: Journal,
+    profile: Profile,
+    store: Store,
+    pki: Arc<LabPki>,
+    pki_files: Option<ExportManifest>,
+    topology: Topology,
+    plan: AddressPlan,
+    dns: DnsHandle,
+}
+
+impl Lab {
+    pub fn builder() -> LabBuilder {
+        LabBuilder::default()
+    }
+
+    pub fn clock(&self) -> &LabClock {
+        &self.clock
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The Application Server's subscriber data.
+    pub fn data(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn pki(&self) -> &LabPki {
+        &self.pki
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn plan(&self) -> &AddressPlan {
+        &self.plan
+    }
+
+    /// The DNS server: change records, inject faults.
+    pub fn dns(&self) -> &DnsHandle {
+        &self.dns
+    }
+
+    /// Where the DNS server answers (UDP and TCP share the port).
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns.udp_addr()
+    }
+
+    /// The exported CA bundle, when the lab has a state directory.
+    pub fn ca_bundle_path(&self) -> Option<&Path> {
+        self.pki_files.as_ref().map(|m| m.ca_bundle.as_path())
+    }
+
+    /// Everything a person or a script needs to point a SUT at the lab.
+    pub fn summary(&self) -> crate::summary::LabSummary {
+        crate::summary::LabSummary::of(self)
+    }
+
+    pub(crate) fn pki_files(&self) -> Option<&ExportManifest> {
+        self.pki_files.as_ref()
+    }
+
+    /// Stops every server and waits until their sockets are closed.
+    pub async fn shutdown(self) {
+        let _ = self.dns.shutdown().await;
+        self.journal.record("lab", Kind::Lab, "lab down").commit();
+    }
+}

@@ -1,0 +1,242 @@
+//! The `bwlab` binary as a user runs it: real process, real sockets, real signals.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::RecordType;
+
+fn bwlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bwlab"))
+}
+
+/// Kills the child if a test fails half-way, so no lab outlives its test.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for the child to exit; the bound only guards against a hang.
+fn wait_exit(child: &mut Child, bound: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
+
+fn resolver(addr: SocketAddr, proto: ProtocolConfig) -> TokioResolver {
+    let mut conn = ConnectionConfig::new(proto);
+    conn.port = addr.port();
+    let ns = NameServerConfig::new(addr.ip(), true, vec![conn]);
+    let cfg = ResolverConfig::from_parts(None, vec![], vec![ns]);
+    TokioResolver::builder_with_config(cfg, TokioRuntimeProvider::default())
+        .build()
+        .expect("resolver")
+}
+
+#[test]
+fn up_json_prints_the_lab_serves_dns_and_stops_on_ctrl_c() {
+    let state = tempfile::tempdir().unwrap();
+    let child = bwlab()
+        .args(["up", "--json", "--ports", "ephemeral", "--state-dir"])
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn bwlab up");
+    let mut lab = Running(child);
+    let stdout = lab.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    // A hang guard only: the line normally arrives as soon as the lab is up.
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("bwlab up printed its JSON line");
+    let v: serde_json::Value = serde_json::from_str(&line).expect("one JSON object");
+
+    // The keys scripts rely on (documented in docs/cli.md).
+    let dns_ip: IpAddr = v["dns"]["address"].as_str().unwrap().parse().unwrap();
+    let dns_port = v["dns"]["port"].as_u64().unwrap() as u16;
+    assert_ne!(dns_port, 0);
+    let ca = v["ca_bundle"].as_str().expect("ca_bundle path");
+    let pem = std::fs::read_to_string(ca).expect("CA bundle exists");
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+    let nodes = v["nodes"].as_array().unwrap();
+    let dns_node = nodes.iter().find(|n| n["role"] == "dns").expect("dns node");
+    assert_eq!(dns_node["name"], "dns");
+    assert_eq!(dns_node["status"], "running");
+    assert!(dns_node["address"].is_string());
+    assert!(dns_node["urls"].as_array().is_some_and(|u| !u.is_empty()));
+    for n in nodes {
+        assert!(n["name"].is_string() && n["role"].is_string() && n["address"].is_string());
+    }
+    let users = v["users"].as_array().unwrap();
+    let alice = users
+        .iter()
+        .find(|u| u["user_id"] == "alice@lab.example")
+        .expect("alice is a default subscriber");
+    assert_eq!(alice["password"], "Alice-pw1");
+    assert_eq!(v["profile"]["name"], "r24");
+
+    // The DNS server really answers, over UDP and TCP.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let addr = SocketAddr::new(dns_ip, dns_port);
+        for proto in [ProtocolConfig::Udp, ProtocolConfig::Tcp] {
+            let r = resolver(addr, proto);
+            let srv = r
+                .lookup("_xsi-client._tcp.xsp-app.lab.example.", RecordType::SRV)
+                .await
+                .expect("SRV answer");
+            assert_eq!(srv.answers().len(), 2);
+            let a = r
+                .lookup("xsp.lab.example.", RecordType::A)
+                .await
+                .expect("A answer");
+            assert_eq!(a.answers().len(), 2, "cloud name has both XSP addresses");
+        }
+    });
+
+    // Ctrl-C: the lab stops cleanly and quickly.
+    let pid = lab.0.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = wait_exit(&mut lab.0, Duration::from_secs(10)).expect("bwlab exits after SIGINT");
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn bad_data_file_is_reported_with_position_and_exit_code_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lab.yaml");
+    std::fs::write(
+        &file,
+        "enterprises:\n  - id: e\n    groups: [{id: g}]\nusers:\n  - userId: a@lab.example\n    group: g\n    firstName: A\n    lastName: B\n    password: pw\n    number: \"5550100\"\n",
+    )
+    .unwrap();
+    let out = bwlab()
+        .args(["up", "--ports", "ephemeral", "--data"])
+        .arg(&file)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lab.yaml:10:"), "stderr: {err}");
+    assert!(err.contains("number"), "stderr: {err}");
+}
+
+#[test]
+fn unknown_profile_suggests_a_name() {
+    let out = bwlab().args(["plan", "--profile", "r2"]).output().unwrap();
+    // `plan` does not load profiles; `up` does — check through `profiles show`.
+    assert!(out.status.success());
+    let out = bwlab().args(["profiles", "show", "r25"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("r24") || err.contains("r25"), "stderr: {err}");
+}
+
+#[test]
+fn profiles_list_and_diff() {
+    let out = bwlab().arg("profiles").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["r22", "r23", "r24", "r22-unpatched"] {
+        assert!(text.contains(name), "{name} missing in:\n{text}");
+    }
+    let out = bwlab()
+        .args(["profiles", "diff", "r22", "r24"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("platform"), "{text}");
+    let out = bwlab()
+        .args(["profiles", "diff", "r22", "r24", "--fail-on-diff"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = bwlab()
+        .args(["profiles", "diff", "r24", "r24", "--fail-on-diff"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn pki_export_writes_the_documented_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bwlab()
+        .args(["pki", "export"])
+        .arg(dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(manifest["ca_bundle"].is_string());
+    for f in [
+        "ca-bundle.pem",
+        "webex/combined-chain.pem",
+        "nodes/xsp1/cert.pem",
+        "nodes/xsp1/key.pem",
+        "nodes/xsp1/chain.pem",
+        "README.txt",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn plan_json_lists_every_node_with_its_address() {
+    let out = bwlab()
+        .args(["plan", "--json", "--ports", "wellknown"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes = plan["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["name"], "dns");
+    assert_eq!(nodes[0]["ip"], "127.77.0.1");
+    assert!(nodes.iter().any(|n| n["name"] == "xsp1"));
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let out = bwlab().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Examples:"));
+    assert!(text.contains("Exit codes:"));
+    let out = bwlab().arg("--no-such-flag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
