@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use bwlab_core::addr::Role;
+use bwlab_model::AdminScope;
 use serde::Serialize;
 
 use crate::Lab;
@@ -23,6 +24,19 @@ pub struct LabSummary {
     pub pki_dir: Option<PathBuf>,
     pub nodes: Vec<NodeSummary>,
     pub users: Vec<UserSummary>,
+    /// Administrators, for testing what each scope may reach.
+    pub admins: Vec<AdminSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AdminSummary {
+    pub login: String,
+    pub password: String,
+    /// `system`, `enterprise <id>` or `group <enterprise>/<group>`.
+    pub scope: String,
+    /// `normal`, `provisioning`, `customer` or `passwordResetOnly`.
+    pub admin_type: String,
+    pub read_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -108,6 +122,33 @@ impl LabSummary {
                 group: format!("{}/{}", u.enterprise_id, u.group_id),
             })
             .collect();
+        let store = lab.data();
+        let admins = store
+            .admins()
+            .iter()
+            .map(|a| {
+                let ent = |e| store.enterprise(e).map_or("?", |e| &*e.id).to_string();
+                let scope = match a.scope {
+                    AdminScope::System => "system".to_string(),
+                    AdminScope::ServiceProvider(e) => format!("enterprise {}", ent(e)),
+                    AdminScope::Group(e, g) => format!(
+                        "group {}/{}",
+                        ent(e),
+                        store.group(g).map_or("?", |g| &*g.id)
+                    ),
+                };
+                AdminSummary {
+                    login: a.login.clone(),
+                    password: a.password_state().portal,
+                    scope,
+                    admin_type: serde_json::to_value(a.admin_type)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    read_only: a.read_only,
+                }
+            })
+            .collect();
         let files = lab.pki_files();
         LabSummary {
             domain: topo.domain.clone(),
@@ -127,6 +168,7 @@ impl LabSummary {
             pki_dir: files.map(|f| absolute(&f.dir)),
             nodes,
             users,
+            admins,
         }
     }
 
@@ -196,6 +238,21 @@ impl LabSummary {
             ["USER", "PASSWORD", "NUMBER", "EXT", "NAME"],
             &rows,
         );
+        if !self.admins.is_empty() {
+            let _ = writeln!(out);
+            let rows: Vec<[String; 4]> = self
+                .admins
+                .iter()
+                .map(|a| {
+                    let mut kind = a.admin_type.clone();
+                    if a.read_only {
+                        kind.push_str(", read-only");
+                    }
+                    [a.login.clone(), a.password.clone(), a.scope.clone(), kind]
+                })
+                .collect();
+            table(&mut out, ["ADMIN", "PASSWORD", "SCOPE", "TYPE"], &rows);
+        }
         out
     }
 }

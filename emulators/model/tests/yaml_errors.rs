@@ -383,3 +383,26 @@ fn runtime_add_user_reports_paths() {
         ]
     );
 }
+
+#[test]
+fn file_loading_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken-lab.yaml");
+    std::fs::write(&path, "users:\n  - userId: a@lab.example\n    grup: g\n").unwrap();
+    let clock = LabClock::frozen_at(datetime!(2026-01-01 0:00 UTC));
+    let e = Store::from_yaml_file(&path, clock.clone()).unwrap_err();
+    let all: Vec<String> = e.errors().iter().map(ToString::to_string).collect();
+    let p = path.display();
+    assert_eq!(
+        all,
+        [
+            format!("{p}:2:5: users[0].group: missing (required field)"),
+            format!("{p}:3:5: users[0].grup: unknown field (did you mean \"group\"?)"),
+        ]
+    );
+    let missing = Store::from_yaml_file(dir.path().join("nope.yaml"), clock).unwrap_err();
+    assert!(
+        missing.to_string().contains("cannot read lab file"),
+        "{missing}"
+    );
+}
