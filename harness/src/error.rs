@@ -23,6 +23,10 @@ pub enum LabError {
     Dns(#[from] bwlab_dns::DnsError),
     #[error("the topology has no DNS node")]
     NoDnsNode,
+    #[error(transparent)]
+    Xsp(#[from] bwlab_xsp::XspError),
+    #[error("node {0} has no certificate in the lab PKI")]
+    MissingCertificate(String),
 }
 
 impl LabError {
@@ -32,7 +36,8 @@ impl LabError {
         match self {
             LabError::Profile(_) | LabError::Data(_) | LabError::Read { .. } => exit::BAD_INPUT,
             LabError::Plan(_) | LabError::NoDnsNode => exit::BAD_INPUT,
-            LabError::Pki(_) | LabError::Dns(_) => exit::ENVIRONMENT,
+            LabError::Pki(_) | LabError::Dns(_) | LabError::Xsp(_) => exit::ENVIRONMENT,
+            LabError::MissingCertificate(_) => exit::BAD_INPUT,
         }
     }
 }

@@ -11,6 +11,7 @@ use bwlab_dns::{DnsHandle, DnsServer};
 use bwlab_model::Store;
 use bwlab_pki::{ExportManifest, LabPki, NodeSpec, PkiConfig};
 use bwlab_profiles::{Profile, Profiles};
+use bwlab_xsp::{XspHandle, XspNode, XspSettings};
 
 use crate::error::LabError;
 use crate::topology::Topology;
@@ -169,11 +170,60 @@ impl LabBuilder {
             None => None,
         };
 
-        let dns_node = plan
+        let dns_name = plan
             .nodes
             .iter()
             .find(|n| n.role == Role::Dns)
+            .map(|n| n.name.clone())
             .ok_or(LabError::NoDnsNode)?;
+
+        // XSPs bind first so DNS records carry their real (possibly ephemeral) ports.
+        let mut xsps = Vec::new();
+        for node in topology.xsp_nodes().filter(|n| n.implemented) {
+            let Some(node_plan) = plan.node(&node.name) else {
+                continue;
+            };
+            let identity = pki
+                .node(&node.name)
+                .cloned()
+                .ok_or_else(|| LabError::MissingCertificate(node.name.clone()))?;
+            let settings = XspSettings {
+                cluster_fqdn: Some(topology.cloud_xsp_fqdn()),
+                client_trust_anchors: pki.webex_trust_anchors(),
+                ..XspSettings::default()
+            };
+            let started = XspNode::builder(node.name.clone())
+                .plan(node_plan)
+                .identity(identity)
+                .store(store.clone())
+                .profile(profile.clone())
+                .journal(journal.clone())
+                .clock(clock.clone())
+                .settings(settings)
+                .start()
+                .await;
+            match started {
+                Ok(h) => xsps.push((node.name.clone(), h)),
+                Err(e) => {
+                    stop_all(xsps).await;
+                    return Err(e.into());
+                }
+            }
+        }
+        // Record the ports the OS actually gave, so DNS (SRV) and summaries tell the truth.
+        let mut plan = plan;
+        for (name, h) in &xsps {
+            if let Some(node) = plan.nodes.iter_mut().find(|n| &n.name == name) {
+                for p in &mut node.ports {
+                    if p.name == "https" {
+                        p.port = h.https_addr().port();
+                    } else if p.name == "https-mtls" {
+                        p.port = h.mtls_addr().map_or(0, |a| a.port());
+                    }
+                }
+            }
+        }
+        let dns_node = plan.node(&dns_name).ok_or(LabError::NoDnsNode)?;
         let dns = topology
             .dns_records(&plan)
             .into_iter()
@@ -186,7 +236,14 @@ impl LabBuilder {
                 |b, (name, data)| b.record(name, data),
             )
             .start()
-            .await?;
+            .await;
+        let dns = match dns {
+            Ok(d) => d,
+            Err(e) => {
+                stop_all(xsps).await;
+                return Err(e.into());
+            }
+        };
         journal
             .record(
                 "lab",
@@ -206,7 +263,15 @@ impl LabBuilder {
             topology,
             plan,
             dns,
+            xsps,
         })
+    }
+}
+
+/// Stops nodes already started when a later one fails, so a failed start leaks no sockets.
+async fn stop_all(xsps: Vec<(String, XspHandle)>) {
+    for (_, h) in xsps {
+        h.shutdown().await;
     }
 }
 
@@ -236,6 +301,7 @@ pub struct Lab {
     topology: Topology,
     plan: AddressPlan,
     dns: DnsHandle,
+    xsps: Vec<(String, XspHandle)>,
 }
 
 impl Lab {
@@ -277,6 +343,16 @@ impl Lab {
         &self.dns
     }
 
+    /// The running XSP|ADP nodes, in topology order.
+    pub fn xsps(&self) -> impl Iterator<Item = (&str, &XspHandle)> {
+        self.xsps.iter().map(|(n, h)| (n.as_str(), h))
+    }
+
+    /// One XSP|ADP node by name (`xsp1`).
+    pub fn xsp(&self, name: &str) -> Option<&XspHandle> {
+        self.xsps.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+    }
+
     /// Where the DNS server answers (UDP and TCP share the port).
     pub fn dns_addr(&self) -> SocketAddr {
         self.dns.udp_addr()
@@ -298,6 +374,9 @@ impl Lab {
 
     /// Stops every server and waits until their sockets are closed.
     pub async fn shutdown(self) {
+        for (_, xsp) in self.xsps {
+            xsp.shutdown().await;
+        }
         let _ = self.dns.shutdown().await;
         self.journal.record("lab", Kind::Lab, "lab down").commit();
     }

@@ -89,12 +89,23 @@ impl LabSummary {
             .nodes
             .iter()
             .map(|n| {
-                let running = n.role == Role::Dns;
                 let mut ports: BTreeMap<String, u16> =
                     n.ports.iter().map(|p| (p.name.clone(), p.port)).collect();
+                let mut running = false;
                 if n.role == Role::Dns {
+                    running = true;
                     ports.insert("dns".into(), dns.udp_addr().port());
                     ports.insert("dns-tcp".into(), dns.tcp_addr().port());
+                }
+                if let Some(xsp) = lab.xsp(&n.name) {
+                    running = true;
+                    ports.insert("https".into(), xsp.https_addr().port());
+                    match xsp.mtls_addr() {
+                        Some(a) => ports.insert("https-mtls".into(), a.port()),
+                        None => ports.remove("https-mtls"),
+                    };
+                    // CTI arrives with the Xsi-Events issue.
+                    ports.remove("cti");
                 }
                 let fqdn = topo.fqdn(&n.name);
                 let urls = node_urls(n.role, &fqdn, &ports);
@@ -264,13 +275,19 @@ fn node_urls(role: Role, fqdn: &str, ports: &BTreeMap<String, u16>) -> Vec<Strin
             format!("udp://{fqdn}:{}", port("dns")),
             format!("tcp://{fqdn}:{}", port("dns-tcp")),
         ],
-        Role::Xsp => vec![
-            format!(
+        Role::Xsp => {
+            let mut urls = vec![format!(
                 "https://{fqdn}:{}/com.broadsoft.xsi-actions/v2.0/",
                 port("https")
-            ),
-            format!("cti://{fqdn}:{}", port("cti")),
-        ],
+            )];
+            if ports.contains_key("https-mtls") {
+                urls.push(format!("https+mtls://{fqdn}:{}/", port("https-mtls")));
+            }
+            if ports.contains_key("cti") {
+                urls.push(format!("cti://{fqdn}:{}", port("cti")));
+            }
+            urls
+        }
         _ => ports
             .iter()
             .map(|(name, p)| format!("{name}://{fqdn}:{p}"))

@@ -38,8 +38,8 @@ impl Topology {
             domain: domain.to_ascii_lowercase(),
             nodes: vec![
                 node("dns", Role::Dns, true),
-                node("xsp1", Role::Xsp, false),
-                node("xsp2", Role::Xsp, false),
+                node("xsp1", Role::Xsp, true),
+                node("xsp2", Role::Xsp, true),
             ],
         }
     }

@@ -1,0 +1,158 @@
+//! The Xsi-Actions web app (`/com.broadsoft.xsi-actions/v2.0`): authentication, routing,
+//! method checks and target-user authorisation, then one module per resource family.
+
+mod profile;
+mod services;
+mod versions;
+
+use bwlab_model::User;
+use bwlab_profiles::XsiVersion;
+use bwlab_xsi::{ErrorCode, XsiDocument};
+use hyper::Method;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use std::sync::Arc;
+
+use crate::Shared;
+use crate::auth::{self, Principal};
+use crate::errors::{Fail, Resp, rendered};
+use crate::journal::Exchange;
+
+pub use profile::OWNER_FLAG_ELEMENT;
+pub(crate) use services::ImplementedService;
+
+/// A matched resource below `/v2.0`.
+enum Resource {
+    Versions,
+    Profile,
+    Devices,
+    Device(String),
+    Services,
+    Service(ImplementedService),
+}
+
+impl Resource {
+    fn allow(&self) -> &'static str {
+        match self {
+            Resource::Service(_) | Resource::Device(_) => "GET, PUT",
+            _ => "GET",
+        }
+    }
+}
+
+pub(crate) fn route(shared: &Shared, ex: &mut Exchange, segs: &[String]) -> Resp {
+    let (principal, cookie) = match auth::authenticate(shared, ex) {
+        Ok(x) => x,
+        Err(f) => return f.into_response(&ex.meta()),
+    };
+    let mut resp = match route_authenticated(shared, ex, &principal, segs) {
+        Ok(r) => r,
+        Err(f) => f.into_response(&ex.meta()),
+    };
+    if let Some(c) = cookie
+        && let Ok(v) = HeaderValue::from_str(&c)
+    {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
+    resp
+}
+
+fn matches(seg: &str, name: &str) -> bool {
+    seg.eq_ignore_ascii_case(name)
+}
+
+fn route_authenticated(
+    shared: &Shared,
+    ex: &mut Exchange,
+    principal: &Principal,
+    segs: &[String],
+) -> Result<Resp, Fail> {
+    check_protocol_version(shared, ex)?;
+    let not_found = || Fail::detail(ErrorCode::ResourceNotFound, &ex.path);
+    let (resource, target) = match segs {
+        [v] if matches(v, "versions") => (Resource::Versions, None),
+        [u, id, rest @ ..] if matches(u, "user") => {
+            let r = match rest {
+                [p] if matches(p, "profile") => Resource::Profile,
+                [p, d] if matches(p, "profile") && matches(d, "device") => Resource::Devices,
+                [p, d, port] if matches(p, "profile") && matches(d, "device") => {
+                    Resource::Device(port.clone())
+                }
+                [s] if matches(s, "services") => Resource::Services,
+                [s, name] if matches(s, "services") => {
+                    Resource::Service(ImplementedService::find(name).ok_or_else(not_found)?)
+                }
+                _ => return Err(not_found()),
+            };
+            (r, Some(id.as_str()))
+        }
+        _ => return Err(not_found()),
+    };
+    let write = match (&resource, &ex.method) {
+        (_, &Method::GET) => false,
+        (Resource::Service(_) | Resource::Device(_), &Method::PUT) => true,
+        _ => return Err(Fail::method_not_allowed(resource.allow())),
+    };
+    let target = match target {
+        None => None,
+        Some(id) => Some(authorise(shared, principal, id, write)?),
+    };
+    match (resource, target) {
+        (Resource::Versions, _) => Ok(versions::get(shared, ex)),
+        (Resource::Profile, Some(u)) => profile::get_profile(shared, ex, &u),
+        (Resource::Devices, Some(u)) => profile::get_devices(shared, ex, &u),
+        (Resource::Device(p), Some(u)) if write => profile::put_device(shared, ex, &u, &p),
+        (Resource::Device(p), Some(u)) => profile::get_device(shared, ex, &u, &p),
+        (Resource::Services, Some(u)) => services::list(shared, ex, &u),
+        (Resource::Service(s), Some(u)) if write => services::put(shared, ex, &u, s),
+        (Resource::Service(s), Some(u)) => services::get(shared, ex, &u, s),
+        _ => Err(not_found()),
+    }
+}
+
+/// `X-BroadWorks-Protocol-Version`: absent means the node's own release; a version outside
+/// the profile's accepted range (or not a version at all) is "method not supported".
+fn check_protocol_version(shared: &Shared, ex: &Exchange) -> Result<(), Fail> {
+    let Some(text) = ex.protocol_version.as_deref() else {
+        return Ok(());
+    };
+    let xsi = shared.profile.xsi();
+    match text.trim().parse::<XsiVersion>() {
+        Ok(v) if shared.profile.accepts_protocol_version(v) => Ok(()),
+        _ => Err(Fail::detail(
+            ErrorCode::VersionNotSupported,
+            format!(
+                "{text:?} (this server accepts {} to {})",
+                xsi.oldest_protocol_version, xsi.baseline
+            ),
+        )),
+    }
+}
+
+/// Resolves the target user and applies the scope rules: 404 for an unknown user, 403 when
+/// the caller may not read (or, for PUT, change) it.
+fn authorise(
+    shared: &Shared,
+    principal: &Principal,
+    id: &str,
+    write: bool,
+) -> Result<Arc<User>, Fail> {
+    let user = shared
+        .store
+        .find_user(id)
+        .ok_or_else(|| Fail::detail(ErrorCode::UserNotFound, id))?;
+    let allowed = if write {
+        principal.may_write(&user)
+    } else {
+        principal.may_read(&user)
+    };
+    if allowed {
+        Ok(user)
+    } else {
+        Err(Fail::new(ErrorCode::OutOfScope))
+    }
+}
+
+/// A 200 answer with `doc` in the negotiated format.
+pub(crate) fn ok_doc(ex: &Exchange, doc: &impl XsiDocument) -> Resp {
+    rendered(200, doc.render(ex.meta().response_format()))
+}

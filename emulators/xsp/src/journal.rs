@@ -1,0 +1,187 @@
+//! The request layer: reads the body under the size limit, runs the router behind a
+//! panic guard, and journals every exchange (method, path, status, identity, peer, and the
+//! request body when the journal captures bodies).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bwlab_core::Kind;
+use bwlab_xsi::{ErrorCode, RequestMeta};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
+use hyper::{Method, Request};
+
+use crate::Shared;
+use crate::errors::{Fail, Resp};
+use crate::listener::ConnInfo;
+
+/// Request header naming the Xsi protocol version the client speaks (§3.4.1.1).
+const PROTOCOL_VERSION: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-broadworks-protocol-version");
+
+/// One request as the handlers see it (owned, so the router stays synchronous).
+pub(crate) struct Exchange {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub accept: Option<String>,
+    pub content_type: Option<String>,
+    pub authorization: Option<Vec<u8>>,
+    pub cookie: Option<String>,
+    /// `X-BroadWorks-Protocol-Version`, if sent.
+    pub protocol_version: Option<String>,
+    pub body: Bytes,
+    pub conn: ConnInfo,
+    /// Authenticated identity, filled in by the auth step (for the journal).
+    pub identity: Option<String>,
+    /// Login named in the credentials, even when refused (for the journal).
+    pub login: Option<String>,
+    /// Authentication outcome (`ok`, `wrong-password`, …), for the journal.
+    pub auth: Option<&'static str>,
+}
+
+impl Exchange {
+    pub(crate) fn meta(&self) -> RequestMeta<'_> {
+        RequestMeta {
+            accept: self.accept.as_deref(),
+            content_type: self.content_type.as_deref(),
+            query: self.query.as_deref(),
+        }
+    }
+}
+
+fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<String> {
+    let mut values = req.headers().get_all(name).iter();
+    let first = values.next()?;
+    let mut s = String::from_utf8_lossy(first.as_bytes()).into_owned();
+    for v in values {
+        s.push_str("; ");
+        s.push_str(&String::from_utf8_lossy(v.as_bytes()));
+    }
+    Some(s)
+}
+
+pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Incoming>) -> Resp {
+    let max = shared.settings.max_body_bytes;
+    let mut ex = Exchange {
+        method: req.method().clone(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().map(str::to_owned),
+        accept: header(&req, ACCEPT),
+        content_type: header(&req, CONTENT_TYPE),
+        authorization: req
+            .headers()
+            .get(AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec()),
+        cookie: header(&req, COOKIE),
+        protocol_version: header(&req, PROTOCOL_VERSION),
+        body: Bytes::new(),
+        conn,
+        identity: None,
+        login: None,
+        auth: None,
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let resp = if declared.is_some_and(|n| n > max as u64) {
+        Fail::detail(ErrorCode::BodyTooLarge, format!("limit is {max} bytes"))
+            .into_response(&ex.meta())
+    } else {
+        match Limited::new(req.into_body(), max).collect().await {
+            Ok(c) => {
+                ex.body = c.to_bytes();
+                run(&shared, &mut ex)
+            }
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                Fail::detail(ErrorCode::BodyTooLarge, format!("limit is {max} bytes"))
+                    .into_response(&ex.meta())
+            }
+            Err(e) => Fail::detail(ErrorCode::MalformedBody, e).into_response(&ex.meta()),
+        }
+    };
+    record(&shared, &ex, &resp);
+    resp
+}
+
+/// Runs the router; a panic becomes a 500 `ErrorInfo` (and a journal attribute) instead of
+/// a dropped connection.
+fn run(shared: &Shared, ex: &mut Exchange) -> Resp {
+    match guard(|| crate::webapps::dispatch(shared, ex)) {
+        Ok(r) => r,
+        Err(msg) => {
+            ex.auth.get_or_insert("panic");
+            shared
+                .journal
+                .record(
+                    Arc::clone(&shared.name),
+                    Kind::Http,
+                    format!("handler panicked on {} {}: {msg}", ex.method, ex.path),
+                )
+                .peer(ex.conn.peer)
+                .attr("panic", msg)
+                .commit();
+            Fail::new(ErrorCode::InternalError).into_response(&ex.meta())
+        }
+    }
+}
+
+/// Runs `f`, turning a panic into its message.
+fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+fn record(shared: &Shared, ex: &Exchange, resp: &Resp) {
+    let status = resp.status().as_u16();
+    let mut rec = shared
+        .journal
+        .record(
+            Arc::clone(&shared.name),
+            Kind::Http,
+            format!("{} {} → {status}", ex.method, ex.path),
+        )
+        .peer(ex.conn.peer)
+        .attr("method", ex.method.as_str().to_owned())
+        .attr("path", ex.path.clone())
+        .attr("status", status.to_string())
+        .attr("interface", ex.conn.interface.name());
+    if let Some(q) = &ex.query {
+        rec = rec.attr("query", q.clone());
+    }
+    if let Some(id) = &ex.identity {
+        rec = rec.attr("user", id.clone());
+    }
+    if let Some(l) = &ex.login {
+        rec = rec.attr("login", l.clone());
+    }
+    if let Some(a) = ex.auth {
+        rec = rec.attr("auth", a);
+    }
+    if !ex.body.is_empty() {
+        rec = rec.body(ex.body.clone());
+    }
+    rec.commit();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guard;
+
+    #[test]
+    fn guard_catches_panics() {
+        assert_eq!(guard(|| 7), Ok(7));
+        let n = 3;
+        let r: Result<(), String> = guard(|| panic!("boom {n}"));
+        assert_eq!(r, Err("boom 3".into()));
+    }
+}

@@ -1,0 +1,507 @@
+//! The XSP|ADP node of the lab: two HTTPS listeners (`https`, and `https-mtls` demanding the
+//! Webex client certificate) serving the Xsi-Actions web app over real sockets, with
+//! BroadWorks-style HTTP Basic authentication, session cookies and administrator scopes.
+//!
+//! Other web apps of a real XSP (`/authService`, `/dms`, Xsi-Events, `/com.broadsoft.async`,
+//! `/callsettings`) have their context paths reserved: they answer an `ErrorInfo` saying the
+//! app is not deployed in this build, so a misrouted client sees a clear message instead of a
+//! bare 404.
+//!
+//! ```no_run
+//! # async fn run(store: bwlab_model::Store, id: bwlab_pki::Identity,
+//! #              profile: bwlab_profiles::Profile, plan: bwlab_core::NodePlan) {
+//! use bwlab_xsp::{XspNode, XspSettings};
+//! let xsp = XspNode::builder("xsp1")
+//!     .plan(&plan)
+//!     .identity(id)
+//!     .store(store)
+//!     .profile(profile)
+//!     .settings(XspSettings::default())
+//!     .start()
+//!     .await
+//!     .unwrap();
+//! println!("Xsi-Actions on https://{}", xsp.https_addr());
+//! xsp.shutdown().await;
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod actions;
+mod auth;
+mod errors;
+mod journal;
+mod listener;
+mod webapps;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use bwlab_core::{Journal, LabClock, NodePlan};
+use bwlab_model::{AuthEncoding, Store};
+use bwlab_pki::rustls::pki_types::CertificateDer;
+use bwlab_pki::{CipherPolicy, ClientAuth, ClientAuthPolicy, Identity, ServerOptions, TlsVersions};
+use bwlab_profiles::{Feature, Profile};
+use tokio::sync::watch;
+
+pub use actions::OWNER_FLAG_ELEMENT;
+pub use webapps::{
+    CLIENT_CERT_REQUIRED_CODE, RESERVED_WEBAPPS, WEBAPP_NOT_DEPLOYED_CODE, XSI_ACTIONS_ROOT,
+};
+
+/// Name of the TLS listener without client certificates (as in `NodePlan`).
+pub const PORT_HTTPS: &str = "https";
+/// Name of the listener that requires the Webex client certificate.
+pub const PORT_HTTPS_MTLS: &str = "https-mtls";
+
+/// Which of the node's two HTTP interfaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interface {
+    /// `https`: TLS, no client certificate by default.
+    Https,
+    /// `https-mtls`: client certificate required by default.
+    HttpsMtls,
+}
+
+impl Interface {
+    /// The port name used in `NodePlan` and in journal entries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interface::Https => PORT_HTTPS,
+            Interface::HttpsMtls => PORT_HTTPS_MTLS,
+        }
+    }
+}
+
+/// Per-web-app client-certificate demand
+/// (`SSLCommonSettings/ClientAuthentication/WebApps`), overriding the interface. Honoured
+/// only when the release profile supports `authservice_webapp_client_auth`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebAppClientAuth {
+    /// Interface the rule applies to.
+    pub interface: Interface,
+    /// Context path of the web app, e.g. `/authService` or `/com.broadsoft.xsi-actions`.
+    pub context_path: String,
+    /// Whether a client certificate is required for this web app on this interface.
+    pub required: bool,
+}
+
+/// Node settings, mirroring the XSP CLI where there is an equivalent.
+#[derive(Clone, Debug)]
+pub struct XspSettings {
+    /// `WebContainer/Tomcat/GeneralSettings authenticationEncoding`: how Basic credentials
+    /// are decoded (ISO-8859-1 by default, as on a real XSP).
+    pub authentication_encoding: AuthEncoding,
+    /// Cluster FQDN (informational; written into the journal's startup entry).
+    pub cluster_fqdn: Option<String>,
+    /// Client auth required on the `https` interface (default `false`).
+    pub https_client_auth: bool,
+    /// Client auth required on the `https-mtls` interface (default `true`).
+    pub mtls_client_auth: bool,
+    /// Per-web-app overrides (see [`WebAppClientAuth`]).
+    pub webapp_client_auth: Vec<WebAppClientAuth>,
+    /// Trust anchors for client certificates (`ClientAuthentication/Trusts`), DER; usually
+    /// `LabPki::webex_trust_anchors()`. Required when any interface asks for client certs.
+    pub client_trust_anchors: Vec<CertificateDer<'static>>,
+    /// TLS versions. TLS 1.2 is the floor either way: rustls cannot speak anything older.
+    pub tls_versions: TlsVersions,
+    /// Cipher suites offered.
+    pub ciphers: CipherPolicy,
+    /// Concurrent connections per listener; further clients wait in the accept backlog.
+    pub max_connections: usize,
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Idle lifetime of a session cookie, measured on the lab clock.
+    pub session_idle_timeout: time::Duration,
+}
+
+impl Default for XspSettings {
+    fn default() -> Self {
+        XspSettings {
+            authentication_encoding: AuthEncoding::Iso8859_1,
+            cluster_fqdn: None,
+            https_client_auth: false,
+            mtls_client_auth: true,
+            webapp_client_auth: Vec::new(),
+            client_trust_anchors: Vec::new(),
+            tls_versions: TlsVersions::Tls12And13,
+            ciphers: CipherPolicy::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_body_bytes: DEFAULT_MAX_BODY,
+            session_idle_timeout: time::Duration::minutes(30),
+        }
+    }
+}
+
+/// Default concurrent connections per listener.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default request body limit (the same as bwlab-xsi's parser limit).
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum XspError {
+    /// A mandatory builder input is missing.
+    #[error("XSP {node}: missing {what}")]
+    Missing {
+        /// Node name.
+        node: String,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// Settings are inconsistent.
+    #[error("XSP {node}: {message}")]
+    Config {
+        /// Node name.
+        node: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The TLS configuration could not be built.
+    #[error("XSP {node}: TLS configuration for {interface}: {source}")]
+    Tls {
+        /// Node name.
+        node: String,
+        /// Listener name.
+        interface: &'static str,
+        /// Cause.
+        source: bwlab_pki::TlsError,
+    },
+    /// A socket could not be bound.
+    #[error("XSP {node}: cannot listen on {addr} ({interface}): {source}")]
+    Bind {
+        /// Node name.
+        node: String,
+        /// Listener name.
+        interface: &'static str,
+        /// Requested address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// State shared by every connection of a node.
+pub(crate) struct Shared {
+    pub name: Arc<str>,
+    pub store: Store,
+    pub profile: Profile,
+    pub journal: Journal,
+    pub clock: LabClock,
+    pub settings: XspSettings,
+    pub sessions: auth::Sessions,
+}
+
+impl Shared {
+    /// Whether a client certificate is required for `context_path` on `interface`.
+    pub(crate) fn client_cert_required(&self, interface: Interface, context_path: &str) -> bool {
+        if self.profile.supports(Feature::AuthserviceWebappClientAuth)
+            && let Some(rule) = self.settings.webapp_client_auth.iter().find(|r| {
+                r.interface == interface && r.context_path.eq_ignore_ascii_case(context_path)
+            })
+        {
+            return rule.required;
+        }
+        self.interface_requires(interface)
+    }
+
+    fn interface_requires(&self, interface: Interface) -> bool {
+        match interface {
+            Interface::Https => self.settings.https_client_auth,
+            Interface::HttpsMtls => self.settings.mtls_client_auth,
+        }
+    }
+
+    /// The handshake-level demand: `Required` when every web app on the interface requires
+    /// a certificate, `Optional` when only some do (checked again per request), else `Off`.
+    fn tls_client_auth(&self, interface: Interface) -> ClientAuth {
+        let base = self.interface_requires(interface);
+        let overrides: Vec<bool> = if self.profile.supports(Feature::AuthserviceWebappClientAuth) {
+            self.settings
+                .webapp_client_auth
+                .iter()
+                .filter(|r| r.interface == interface)
+                .map(|r| r.required)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let policy = || ClientAuthPolicy::broadworks(self.settings.client_trust_anchors.clone());
+        let any_differs = overrides.iter().any(|&r| r != base);
+        match (base, any_differs) {
+            (true, false) => ClientAuth::Required(policy()),
+            (false, false) => ClientAuth::Off,
+            _ => ClientAuth::Optional(policy()),
+        }
+    }
+}
+
+/// Entry point: `XspNode::builder(name)`.
+pub struct XspNode;
+
+impl XspNode {
+    /// Starts describing a node called `name` (its journal node name).
+    pub fn builder(name: impl Into<String>) -> XspNodeBuilder {
+        XspNodeBuilder {
+            name: name.into(),
+            https: None,
+            mtls: None,
+            identity: None,
+            store: None,
+            profile: None,
+            journal: None,
+            clock: None,
+            settings: XspSettings::default(),
+        }
+    }
+}
+
+/// Builder returned by [`XspNode::builder`].
+pub struct XspNodeBuilder {
+    name: String,
+    https: Option<SocketAddr>,
+    mtls: Option<Option<SocketAddr>>,
+    identity: Option<Identity>,
+    store: Option<Store>,
+    profile: Option<Profile>,
+    journal: Option<Journal>,
+    clock: Option<LabClock>,
+    settings: XspSettings,
+}
+
+impl XspNodeBuilder {
+    /// Takes the `https` and `https-mtls` addresses from a node plan (port 0 = ephemeral).
+    /// A plan without `https-mtls` starts only the `https` listener.
+    pub fn plan(mut self, plan: &NodePlan) -> Self {
+        self.https = plan.addr(PORT_HTTPS);
+        self.mtls = Some(plan.addr(PORT_HTTPS_MTLS));
+        self
+    }
+
+    /// Address of the `https` listener.
+    pub fn https_addr(mut self, addr: SocketAddr) -> Self {
+        self.https = Some(addr);
+        self
+    }
+
+    /// Address of the `https-mtls` listener; `None` disables it.
+    pub fn mtls_addr(mut self, addr: Option<SocketAddr>) -> Self {
+        self.mtls = Some(addr);
+        self
+    }
+
+    /// Server certificate and key.
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Subscriber data.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Release profile (decides optional elements and behaviours).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// Journal to record into (default: a new one on the lab clock).
+    pub fn journal(mut self, journal: Journal) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Lab clock (default: the store's clock).
+    pub fn clock(mut self, clock: LabClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Node settings.
+    pub fn settings(mut self, settings: XspSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Binds the listeners and starts serving.
+    pub async fn start(self) -> Result<XspHandle, XspError> {
+        let node = self.name.clone();
+        let missing = |what| XspError::Missing {
+            node: node.clone(),
+            what,
+        };
+        let identity = self.identity.ok_or_else(|| missing("identity"))?;
+        let store = self.store.ok_or_else(|| missing("store"))?;
+        let profile = self.profile.ok_or_else(|| missing("profile"))?;
+        let clock = self.clock.unwrap_or_else(|| store.clock().clone());
+        let journal = self.journal.unwrap_or_else(|| Journal::new(clock.clone()));
+        let https = self
+            .https
+            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        let mtls = self
+            .mtls
+            .unwrap_or_else(|| Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
+        let settings = self.settings;
+        if settings.max_connections == 0 || settings.max_body_bytes == 0 {
+            return Err(XspError::Config {
+                node,
+                message: "max_connections and max_body_bytes must be positive".into(),
+            });
+        }
+        let sessions = auth::Sessions::new(settings.session_idle_timeout);
+        let shared = Arc::new(Shared {
+            name: Arc::from(self.name.as_str()),
+            store,
+            profile,
+            journal: journal.clone(),
+            clock: clock.clone(),
+            settings,
+            sessions,
+        });
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut listeners = Vec::new();
+        let mut wanted = vec![(Interface::Https, https)];
+        if let Some(m) = mtls {
+            wanted.push((Interface::HttpsMtls, m));
+        }
+        for (interface, addr) in wanted {
+            let client_auth = shared.tls_client_auth(interface);
+            if !matches!(client_auth, ClientAuth::Off)
+                && shared.settings.client_trust_anchors.is_empty()
+            {
+                return Err(XspError::Config {
+                    node,
+                    message: format!(
+                        "{} asks for client certificates but no trust anchors are configured",
+                        interface.name()
+                    ),
+                });
+            }
+            let pki_clock = clock.clone();
+            let opts = ServerOptions {
+                versions: shared.settings.tls_versions,
+                ciphers: shared.settings.ciphers.clone(),
+                client_auth,
+                alpn: vec![b"http/1.1".to_vec()],
+                clock: Some(bwlab_pki::LabClock::new(move || pki_clock.now())),
+                key_log: true,
+            };
+            let tls =
+                bwlab_pki::server_config(&identity, &opts).map_err(|source| XspError::Tls {
+                    node: node.clone(),
+                    interface: interface.name(),
+                    source,
+                })?;
+            let l = listener::Listener::bind(interface, addr, tls, Arc::clone(&shared))
+                .await
+                .map_err(|source| XspError::Bind {
+                    node: node.clone(),
+                    interface: interface.name(),
+                    addr,
+                    source,
+                })?;
+            listeners.push(l);
+        }
+        let mut addrs = Vec::new();
+        let mut tasks = Vec::new();
+        for l in listeners {
+            addrs.push((l.interface, l.local_addr));
+            tasks.push(l.spawn(stop_rx.clone()));
+        }
+        let summary = addrs
+            .iter()
+            .map(|(i, a)| format!("{}={a}", i.name()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut rec = journal
+            .record(
+                Arc::clone(&shared.name),
+                bwlab_core::Kind::Lab,
+                format!("XSP up: {summary}"),
+            )
+            .attr("profile", shared.profile.name().to_owned());
+        if let Some(fqdn) = &shared.settings.cluster_fqdn {
+            rec = rec.attr("cluster_fqdn", fqdn.clone());
+        }
+        rec.commit();
+        Ok(XspHandle {
+            shared,
+            addrs,
+            stop: stop_tx,
+            tasks,
+        })
+    }
+}
+
+/// A running node. Dropping it without [`shutdown`](Self::shutdown) stops accepting too,
+/// but does not wait for open connections.
+pub struct XspHandle {
+    shared: Arc<Shared>,
+    addrs: Vec<(Interface, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl XspHandle {
+    /// Bound address of the `https` listener.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.addr(Interface::Https)
+            .expect("the https listener always runs")
+    }
+
+    /// Bound address of the `https-mtls` listener, if it runs.
+    pub fn mtls_addr(&self) -> Option<SocketAddr> {
+        self.addr(Interface::HttpsMtls)
+    }
+
+    /// Bound address of a listener.
+    pub fn addr(&self, interface: Interface) -> Option<SocketAddr> {
+        self.addrs
+            .iter()
+            .find(|(i, _)| *i == interface)
+            .map(|(_, a)| *a)
+    }
+
+    /// The journal this node records into.
+    pub fn journal(&self) -> &Journal {
+        &self.shared.journal
+    }
+
+    /// The subscriber data this node serves.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Number of live session cookies.
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (idle keep-alive connections are
+    /// closed), and waits up to 5 s for connections to drain.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.shared
+            .journal
+            .record(
+                Arc::clone(&self.shared.name),
+                bwlab_core::Kind::Lab,
+                "XSP down",
+            )
+            .commit();
+    }
+}
+
+impl Drop for XspHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

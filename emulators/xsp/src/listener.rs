@@ -1,0 +1,176 @@
+//! TLS accept loop and the HTTP/1.1 connection driver.
+//!
+//! Each listener owns a semaphore of `max_connections` permits: a permit is taken *before*
+//! `accept`, so an overloaded node leaves clients in the kernel backlog instead of
+//! spawning unbounded tasks. Shutdown stops accepting, asks hyper to finish the in-flight
+//! request on every connection, and waits (bounded) for all permits to come back.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bwlab_core::Kind;
+use bwlab_pki::rustls::ServerConfig;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+
+use crate::{Interface, Shared};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Facts about the connection a request arrived on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub interface: Interface,
+    /// The client presented a certificate that passed verification.
+    pub client_cert: bool,
+}
+
+pub(crate) struct Listener {
+    pub interface: Interface,
+    pub local_addr: SocketAddr,
+    tcp: TcpListener,
+    tls: TlsAcceptor,
+    shared: Arc<Shared>,
+}
+
+impl Listener {
+    pub(crate) async fn bind(
+        interface: Interface,
+        addr: SocketAddr,
+        tls: Arc<ServerConfig>,
+        shared: Arc<Shared>,
+    ) -> std::io::Result<Self> {
+        let tcp = TcpListener::bind(addr).await?;
+        Ok(Listener {
+            interface,
+            local_addr: tcp.local_addr()?,
+            tcp,
+            tls: TlsAcceptor::from(tls),
+            shared,
+        })
+    }
+
+    pub(crate) fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let max = self.shared.settings.max_connections;
+            let permits = Arc::new(Semaphore::new(max));
+            loop {
+                let permit = tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    p = Arc::clone(&permits).acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                };
+                let (tcp, peer) = tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    r = self.tcp.accept() => match r {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = self.tls.clone();
+                let shared = Arc::clone(&self.shared);
+                let interface = self.interface;
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    serve_connection(acceptor, tcp, peer, interface, shared, stop).await;
+                    drop(permit);
+                });
+            }
+            drop(self.tcp);
+            // Wait for the open connections to finish their current request.
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(max as u32)).await;
+        })
+    }
+}
+
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    interface: Interface,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            journal_tls_failure(&shared, interface, peer, &e.to_string());
+            return;
+        }
+        Err(_) => {
+            journal_tls_failure(&shared, interface, peer, "handshake timed out");
+            return;
+        }
+    };
+    let (_, conn) = tls.get_ref();
+    let info = ConnInfo {
+        peer,
+        interface,
+        client_cert: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+    };
+    let svc_shared = Arc::clone(&shared);
+    let service = service_fn(move |req: Request<Incoming>| {
+        let shared = Arc::clone(&svc_shared);
+        async move {
+            Ok::<Response<Full<Bytes>>, Infallible>(crate::journal::handle(shared, info, req).await)
+        }
+    });
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
+        }
+    }
+}
+
+fn journal_tls_failure(shared: &Shared, interface: Interface, peer: SocketAddr, error: &str) {
+    shared
+        .journal
+        .record(
+            Arc::clone(&shared.name),
+            Kind::Tls,
+            format!("TLS handshake refused on {}: {error}", interface.name()),
+        )
+        .peer(peer)
+        .attr("interface", interface.name())
+        .attr("outcome", "refused")
+        .attr("error", error.to_owned())
+        .commit();
+}
+
+/// Resolves once shutdown is requested (or the node handle is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // Drop the `Ref` inside: it is not `Send`.
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
