@@ -97,7 +97,7 @@ pub enum PortsArg {
     Auto,
     /// 53, 443, 5060 …
     Wellknown,
-    /// 5353, 8443, 5060 … (no privileges needed)
+    /// 1053, 8443, 5060 … (no privileges needed)
     Unprivileged,
     /// Let the OS choose (several labs side by side).
     Ephemeral,
@@ -156,6 +156,12 @@ pub struct ProfilesArgs {
 pub enum ProfilesCommand {
     /// List the profiles (the default when no subcommand is given).
     List,
+    /// The features × profiles table (`--markdown` for docs).
+    Matrix {
+        /// Print a Markdown table.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Show every feature and setting of one profile.
     Show { name: String },
     /// What changes from profile A to profile B.

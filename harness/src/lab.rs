@@ -9,7 +9,7 @@ use bwlab_core::addr::{AddressPlan, Host, Ports, Role};
 use bwlab_core::{Journal, Kind, LabClock};
 use bwlab_dns::{DnsHandle, DnsServer};
 use bwlab_model::Store;
-use bwlab_pki::{ExportManifest, LabPki, NodeSpec, PkiConfig};
+use bwlab_pki::{DeviceSpec, ExportManifest, LabPki, NodeSpec, PkiConfig};
 use bwlab_profiles::{Profile, Profiles};
 use bwlab_xsp::{XspHandle, XspNode, XspSettings};
 
@@ -127,44 +127,66 @@ impl LabBuilder {
         Ok(Topology::default_lab(&self.domain).plan(self.effective_host(), self.ports)?)
     }
 
+    /// Falls back to 127.0.0.1 only when a loopback base is valid but unusable on this host
+    /// (macOS without aliases); an invalid base stays and is reported by the plan.
     fn effective_host(&self) -> Host {
         match self.host {
-            Host::Loopback { base } if !AddressPlan::loopback_usable(base) => Host::Localhost,
+            Host::Loopback { base }
+                if base.is_loopback()
+                    && u32::from(base) & 0x00ff_ffff < 0x00ff_fffe
+                    && !AddressPlan::loopback_usable(base) =>
+            {
+                Host::Localhost
+            }
             h => h,
         }
     }
 
-    /// Loads everything, generates the PKI and starts the servers.
-    pub async fn start(self) -> Result<Lab, LabError> {
-        let clock = self.clock.clone().unwrap_or_default();
-        let journal = Journal::new(clock.clone());
+    /// Loads the profile and the lab data without starting anything, reporting the first
+    /// problem (data errors list every problem in the file).
+    pub fn validate(&self) -> Result<(), LabError> {
+        self.load_profile()?;
+        self.load_data(LabClock::default())?;
+        Ok(())
+    }
 
+    fn load_profile(&self) -> Result<Profile, LabError> {
         let mut profiles = Profiles::builtin();
         if let Some(path) = &self.profiles_file {
             profiles.load_file(path)?;
         }
-        let profile = profiles.get(&self.profile)?.clone();
+        Ok(profiles.get(&self.profile)?.clone())
+    }
 
-        let store = match self.data.clone() {
+    fn load_data(&self, clock: LabClock) -> Result<Store, LabError> {
+        Ok(match self.data.clone() {
             DataSource::Builtin => {
-                Store::from_yaml_str(DEFAULT_DATA, "<built-in lab data>", clock.clone())?
+                Store::from_yaml_str(DEFAULT_DATA, "<built-in lab data>", clock)?
             }
             DataSource::File(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|source| LabError::Read {
                     path: path.clone(),
                     source,
                 })?;
-                Store::from_yaml_str(&text, &path.display().to_string(), clock.clone())?
+                Store::from_yaml_str(&text, &path.display().to_string(), clock)?
             }
-            DataSource::Text { name, text } => Store::from_yaml_str(&text, &name, clock.clone())?,
+            DataSource::Text { name, text } => Store::from_yaml_str(&text, &name, clock)?,
             DataSource::Store(store) => store,
-        };
+        })
+    }
+
+    /// Loads everything, generates the PKI and starts the servers.
+    pub async fn start(self) -> Result<Lab, LabError> {
+        let clock = self.clock.clone().unwrap_or_default();
+        let journal = Journal::new(clock.clone());
+        let profile = self.load_profile()?;
+        let store = self.load_data(clock.clone())?;
 
         let topology = Topology::default_lab(&self.domain);
         let host = self.effective_host();
         let plan = topology.plan(host, self.ports)?;
 
-        let pki = Arc::new(lab_pki(&topology, &clock)?);
+        let pki = Arc::new(lab_pki(&topology, &store, &clock)?);
         let pki_files = match &self.state_dir {
             Some(dir) => Some(pki.export(dir.join("pki"))?),
             None => None,
@@ -277,14 +299,33 @@ async fn stop_all(xsps: Vec<(String, XspHandle)>) {
 
 /// The lab PKI for a topology: a server certificate per node (the farm and App names in
 /// the SAN of XSPs), the Webex client chain and the other CAs.
-pub fn lab_pki(topology: &Topology, clock: &LabClock) -> Result<LabPki, LabError> {
+///
+/// Every device of the lab data with a MAC gets a manufacturing certificate (MPP-style).
+pub fn lab_pki(topology: &Topology, data: &Store, clock: &LabClock) -> Result<LabPki, LabError> {
+    // No cluster-wide SAN: only XSPs carry the farm names. XSPs come first so the bad
+    // certificate variants are issued for a host that serves TLS (xsp1).
     let mut config = PkiConfig::new(topology.cloud_xsp_fqdn(), clock.now());
-    for node in &topology.nodes {
+    config.cluster_domains.clear();
+    let mut nodes: Vec<_> = topology.nodes.iter().collect();
+    nodes.sort_by_key(|n| n.role != Role::Xsp);
+    for node in nodes {
         let mut spec = NodeSpec::new(node.name.clone(), topology.fqdn(&node.name));
         if node.role == Role::Xsp {
-            spec = spec.with_san(topology.app_xsp_fqdn());
+            spec = spec
+                .with_san(topology.cloud_xsp_fqdn())
+                .with_san(topology.app_xsp_fqdn());
         }
         config = config.with_node(spec);
+    }
+    for device in data.devices() {
+        if let Some(mac) = &device.mac {
+            let mut spec = DeviceSpec::new(mac.to_string());
+            // `Cisco 8851` → CN `CP-8851-SEP<MAC>`, as the phone's own certificate reads.
+            if let Some(model) = device.device_type.strip_prefix("Cisco ") {
+                spec.model = Some(model.replace(' ', "-"));
+            }
+            config = config.with_device(spec);
+        }
     }
     Ok(LabPki::generate(config)?)
 }

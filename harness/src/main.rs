@@ -42,6 +42,23 @@ async fn run(cli: Cli) -> i32 {
     }
 }
 
+/// Writes to stdout; a closed pipe (`bwlab profiles | head -1`) ends the program quietly
+/// instead of panicking, as command-line tools are expected to.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(exit::OK);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(exit::ENVIRONMENT);
+    }
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => { emit(&format!("{}\n", format_args!($($arg)*))) };
+}
+
 fn fail(code: i32, message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(code as u8)
@@ -63,7 +80,7 @@ fn builder(args: &LabArgs) -> LabBuilder {
         PortsArg::Unprivileged => Ports::Unprivileged,
         PortsArg::Ephemeral => Ports::Ephemeral,
         PortsArg::Auto => {
-            let first = std::net::Ipv4Addr::from(u32::from(args.base) + 1);
+            let first = std::net::Ipv4Addr::from(u32::from(args.base).saturating_add(1));
             if AddressPlan::privileged_ports_usable(first.into()) {
                 Ports::Wellknown
             } else {
@@ -147,18 +164,26 @@ async fn wait_for_stop() {
 }
 
 fn plan(args: cli::PlanArgs) -> i32 {
-    let plan = match builder(&args.lab).plan() {
+    let builder = builder(&args.lab);
+    // `plan` starts nothing, but it still checks the inputs `up` would use.
+    if let Err(e) = builder.validate() {
+        return report(&e);
+    }
+    let plan = match builder.plan() {
         Ok(p) => p,
         Err(e) => return report(&e),
     };
+    if !args.lab.localhost && plan.host == Host::Localhost {
+        eprintln!("note: extra loopback addresses are not usable here; every node is on 127.0.0.1");
+    }
     if args.json {
         match serde_json::to_string_pretty(&plan) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => return fail_code(exit::FAILED, &e.to_string()),
         }
         return exit::OK;
     }
-    println!("{:<8} {:<6} {:<12} PORTS", "NODE", "ROLE", "ADDRESS");
+    outln!("{:<8} {:<6} {:<12} PORTS", "NODE", "ROLE", "ADDRESS");
     for n in &plan.nodes {
         let ports: Vec<String> = n
             .ports
@@ -180,7 +205,7 @@ fn plan(args: cli::PlanArgs) -> i32 {
                 )
             })
             .collect();
-        println!(
+        outln!(
             "{:<8} {:<6} {:<12} {}",
             n.name,
             n.role.to_string(),
@@ -199,7 +224,15 @@ fn fail_code(code: i32, message: &str) -> i32 {
 fn pki_export(dir: &std::path::Path, domain: &str, json: bool) -> i32 {
     let topo = Topology::default_lab(domain);
     let clock = bwlab::core::LabClock::system();
-    let pki = match bwlab::lab_pki(&topo, &clock) {
+    let data = match bwlab::model::Store::from_yaml_str(
+        bwlab::DEFAULT_DATA,
+        "<built-in lab data>",
+        clock.clone(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return fail_code(exit::BAD_INPUT, &e.to_string()),
+    };
+    let pki = match bwlab::lab_pki(&topo, &data, &clock) {
         Ok(p) => p,
         Err(e) => return report(&e),
     };
@@ -207,17 +240,17 @@ fn pki_export(dir: &std::path::Path, domain: &str, json: bool) -> i32 {
         Ok(manifest) => {
             if json {
                 match serde_json::to_string_pretty(&manifest) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => outln!("{s}"),
                     Err(e) => return fail_code(exit::FAILED, &e.to_string()),
                 }
             } else {
-                println!("Wrote the lab PKI to {}", dir.display());
-                println!("  CA bundle           {}", manifest.ca_bundle.display());
-                println!(
+                outln!("Wrote the lab PKI to {}", dir.display());
+                outln!("  CA bundle           {}", manifest.ca_bundle.display());
+                outln!(
                     "  Webex client chain  {}",
                     manifest.webex_combined_chain.display()
                 );
-                println!("  index of all files  {}", manifest.readme.display());
+                outln!("  index of all files  {}", manifest.readme.display());
             }
             exit::OK
         }
@@ -250,14 +283,17 @@ fn profiles(args: ProfilesArgs) -> i32 {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                outln!("{}", serde_json::Value::Array(list));
             } else {
-                println!(
+                outln!(
                     "{:<16} {:<8} {:<12} {:<4} DESCRIPTION",
-                    "PROFILE", "RELEASE", "BUILD", "PLAT"
+                    "PROFILE",
+                    "RELEASE",
+                    "BUILD",
+                    "PLAT"
                 );
                 for p in registry.iter() {
-                    println!(
+                    outln!(
                         "{:<16} {:<8} {:<12} {:<4} {}",
                         p.name(),
                         p.release().to_string(),
@@ -266,22 +302,50 @@ fn profiles(args: ProfilesArgs) -> i32 {
                         p.description()
                     );
                 }
-                println!(
+                outln!(
                     "\nShow one: bwlab profiles show r24    Compare: bwlab profiles diff r22 r24"
                 );
             }
             exit::OK
         }
+        ProfilesCommand::Matrix { markdown } => {
+            let matrix = registry.matrix();
+            if args.json {
+                match serde_json::to_string_pretty(&matrix) {
+                    Ok(j) => outln!("{j}"),
+                    Err(e) => return fail_code(exit::FAILED, &e.to_string()),
+                }
+            } else if markdown {
+                outln!("{}", matrix.to_markdown().trim_end());
+            } else {
+                outln!("{}", matrix.to_string().trim_end());
+            }
+            exit::OK
+        }
         ProfilesCommand::Show { name } => match registry.get(&name) {
             Ok(p) => {
-                println!("{p}");
+                if args.json {
+                    match serde_json::to_string_pretty(p) {
+                        Ok(j) => outln!("{j}"),
+                        Err(e) => return fail_code(exit::FAILED, &e.to_string()),
+                    }
+                } else {
+                    outln!("{}", p.to_string().trim_end());
+                }
                 exit::OK
             }
             Err(e) => fail_code(exit::BAD_INPUT, &e.to_string()),
         },
         ProfilesCommand::Diff { a, b, fail_on_diff } => match registry.diff(&a, &b) {
             Ok(d) => {
-                print!("{d}");
+                if args.json {
+                    match serde_json::to_string_pretty(&d) {
+                        Ok(j) => outln!("{j}"),
+                        Err(e) => return fail_code(exit::FAILED, &e.to_string()),
+                    }
+                } else {
+                    outln!("{}", d.to_string().trim_end());
+                }
                 if fail_on_diff && !d.is_empty() {
                     exit::FAILED
                 } else {

@@ -153,12 +153,13 @@ fn bad_data_file_is_reported_with_position_and_exit_code_3() {
 #[test]
 fn unknown_profile_suggests_a_name() {
     let out = bwlab().args(["plan", "--profile", "r2"]).output().unwrap();
-    // `plan` does not load profiles; `up` does — check through `profiles show`.
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("available"), "stderr: {err}");
     let out = bwlab().args(["profiles", "show", "r25"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("r24") || err.contains("r25"), "stderr: {err}");
+    assert!(err.contains("r24"), "stderr: {err}");
 }
 
 #[test]
@@ -210,6 +211,7 @@ fn pki_export_writes_the_documented_files() {
         "nodes/xsp1/cert.pem",
         "nodes/xsp1/key.pem",
         "nodes/xsp1/chain.pem",
+        "devices/001B44113AB8/cert.pem",
         "README.txt",
     ] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
@@ -239,4 +241,65 @@ fn help_has_examples_and_exit_codes() {
     assert!(text.contains("Exit codes:"));
     let out = bwlab().arg("--no-such-flag").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn closed_stdout_ends_quietly_without_a_panic() {
+    let mut child = bwlab()
+        .arg("profiles")
+        .arg("matrix")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end before the child writes: its writes hit a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn plan_checks_inputs_and_the_base_address() {
+    let out = bwlab()
+        .args(["plan", "--base", "255.255.255.255"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, "users: [\n").unwrap();
+    let out = bwlab()
+        .arg("plan")
+        .arg("--data")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:1:"));
+}
+
+#[test]
+fn profiles_show_and_diff_speak_json() {
+    let out = bwlab()
+        .args(["profiles", "show", "r22", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["name"], "r22");
+    let out = bwlab()
+        .args(["profiles", "diff", "r22", "r24", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let _: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = bwlab()
+        .args(["profiles", "matrix", "--markdown"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| r22"));
 }

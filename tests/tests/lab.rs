@@ -177,3 +177,19 @@ async fn two_labs_run_side_by_side() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn node_certificates_name_only_their_own_hosts() {
+    let lab = Lab::builder().start().await.unwrap();
+    let dns = lab.pki().node("dns").unwrap().info().unwrap();
+    assert_eq!(dns.dns_sans, ["dns.lab.example"]);
+    let xsp = lab.pki().node("xsp2").unwrap().info().unwrap();
+    for name in ["xsp2.lab.example", "xsp.lab.example", "xsp-app.lab.example"] {
+        assert!(
+            xsp.dns_sans.iter().any(|n| n == name),
+            "{name} not in {:?}",
+            xsp.dns_sans
+        );
+    }
+    lab.shutdown().await;
+}

@@ -107,7 +107,8 @@ pub enum Ports {
     /// The real ports (53, 443, 5060 …); needs root or `CAP_NET_BIND_SERVICE` for those < 1024.
     Wellknown,
     /// The real ports where ≥ 1024, else a conventional unprivileged stand-in
-    /// (53 → 5353, 80 → 8080, 443 → 8443, 444 → 8444).
+    /// (53 → 1053, 80 → 8080, 443 → 8443, 444 → 8444). Not 5353: that is mDNS, taken on
+    /// most desktops.
     #[default]
     Unprivileged,
     /// Port 0: the OS picks. Used by tests so many labs can run at once.
@@ -120,7 +121,7 @@ impl Ports {
             Ports::Wellknown => wellknown,
             Ports::Ephemeral => 0,
             Ports::Unprivileged => match wellknown {
-                53 => 5353,
+                53 => 1053,
                 p if p < 1024 => 8000 + p,
                 p => p,
             },
@@ -161,6 +162,8 @@ impl NodePlan {
 pub enum PlanError {
     #[error("node name {0:?} is used twice in the address plan")]
     DuplicateNode(String),
+    #[error("{0} is not a loopback address: the plan's base must be in 127.0.0.0/8")]
+    NotLoopback(Ipv4Addr),
     #[error("the loopback range starting at {base} has no room for {count} nodes")]
     RangeExhausted { base: Ipv4Addr, count: usize },
 }
@@ -190,8 +193,10 @@ impl AddressPlan {
     /// Whether this host can actually use extra loopback addresses: binds a UDP socket on
     /// the plan's first address. On Linux this always works; on macOS only with aliases.
     pub fn loopback_usable(base: Ipv4Addr) -> bool {
-        let first = Ipv4Addr::from(u32::from(base) + 1);
-        std::net::UdpSocket::bind((first, 0)).is_ok()
+        let Some(first) = u32::from(base).checked_add(1).map(Ipv4Addr::from) else {
+            return false;
+        };
+        first.is_loopback() && std::net::UdpSocket::bind((first, 0)).is_ok()
     }
 
     /// Whether this process may bind ports below 1024 on the plan's first address.
@@ -243,7 +248,13 @@ impl PlanBuilder {
             let ip = match self.host {
                 Host::Localhost => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 Host::Loopback { base } => {
-                    let raw = u32::from(base) + 1 + i as u32;
+                    if !base.is_loopback() {
+                        return Err(PlanError::NotLoopback(base));
+                    }
+                    let raw = u32::try_from(i)
+                        .ok()
+                        .and_then(|i| u32::from(base).checked_add(1)?.checked_add(i))
+                        .unwrap_or(u32::MAX);
                     // Stay inside 127/8 and off the broadcast-looking .255 end of the range.
                     if raw >> 24 != 127 || raw & 0x00ff_ffff == 0x00ff_ffff {
                         return Err(PlanError::RangeExhausted {
@@ -312,7 +323,7 @@ mod tests {
             .node("xsp1", Role::Xsp)
             .build()
             .unwrap();
-        assert_eq!(plan.node("dns").unwrap().addr("dns").unwrap().port(), 5353);
+        assert_eq!(plan.node("dns").unwrap().addr("dns").unwrap().port(), 1053);
         assert_eq!(
             plan.node("xsp1").unwrap().addr("https").unwrap().port(),
             8443
@@ -356,6 +367,27 @@ mod tests {
         .node("b", Role::Xsp)
         .build();
         assert!(matches!(full, Err(PlanError::RangeExhausted { .. })));
+        let top = AddressPlan::builder(
+            Host::Loopback {
+                base: Ipv4Addr::new(255, 255, 255, 255),
+            },
+            Ports::Ephemeral,
+        )
+        .node("a", Role::Xsp)
+        .build();
+        assert!(matches!(top, Err(PlanError::NotLoopback(_))));
+        let edge = AddressPlan::builder(
+            Host::Loopback {
+                base: Ipv4Addr::new(127, 255, 255, 255),
+            },
+            Ports::Ephemeral,
+        )
+        .node("a", Role::Xsp)
+        .build();
+        assert!(matches!(edge, Err(PlanError::RangeExhausted { .. })));
+        assert!(!AddressPlan::loopback_usable(Ipv4Addr::new(
+            255, 255, 255, 255
+        )));
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! query, HTTP request, TLS handshake, event, SIP message and injected fault.
 //!
 //! Expectations query it, reports draw it. Appends happen on every request of every
-//! emulator, so the journal has no global lock: entries go into a ring of individually
+//! emulator, so an append takes no journal-wide lock: entries go into a ring of individually
 //! locked slots chosen by a sequence number, and readers take one slot lock at a time.
-//! When the ring is full the oldest entries are overwritten (and counted as dropped).
+//! Waking waiters (tokio's `Notify`, which has a lock of its own) happens only while somebody
+//! actually waits. When the ring is full the oldest entries are overwritten (and counted as
+//! dropped).
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -252,6 +254,8 @@ struct Inner {
     slots: Box<[Mutex<Option<Arc<Entry>>>]>,
     next: AtomicU64,
     notify: Notify,
+    /// Tasks inside `wait_for`; appends skip the `Notify` (and its lock) when zero.
+    waiters: AtomicUsize,
     clock: LabClock,
     body_limit: usize,
 }
@@ -280,6 +284,7 @@ impl Journal {
                 slots,
                 next: AtomicU64::new(1),
                 notify: Notify::new(),
+                waiters: AtomicUsize::new(0),
                 clock,
                 body_limit,
             }),
@@ -345,7 +350,11 @@ impl Journal {
                 *slot = Some(Arc::new(entry));
             }
         }
-        self.inner.notify.notify_waiters();
+        // The slot write above happens before this load; a waiter that registered after
+        // our load scans after our write and sees the entry without a wake-up.
+        if self.inner.waiters.load(Ordering::SeqCst) > 0 {
+            self.inner.notify.notify_waiters();
+        }
         seq
     }
 
@@ -372,6 +381,15 @@ impl Journal {
     /// Waits until an entry matching `filter` exists (including ones already recorded) and
     /// returns the first. `None` when `timeout` (tokio time) passes first.
     pub async fn wait_for(&self, filter: &Filter, timeout: Duration) -> Option<Arc<Entry>> {
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.inner.waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.inner.waiters);
+
         let deadline = tokio::time::Instant::now() + timeout;
         let mut filter = filter.clone();
         loop {
@@ -383,11 +401,25 @@ impl Journal {
             if let Some(e) = self.query(&filter).into_iter().next() {
                 return Some(e);
             }
-            filter.since = filter.since.max(scan_end);
+            // Resume from the first sequence number whose writer had not finished yet, so a
+            // slow writer's entry is not skipped.
+            filter.since = self.first_unwritten(filter.since, scan_end);
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return None;
             }
         }
+    }
+
+    /// The first `seq` in `from..end` whose slot does not hold it yet (or `end`).
+    fn first_unwritten(&self, from: u64, end: u64) -> u64 {
+        let cap = self.capacity() as u64;
+        let from = from.max(end.saturating_sub(cap)).max(1);
+        (from..end)
+            .find(|&seq| {
+                let slot = self.inner.slots[(seq % cap) as usize].lock();
+                slot.as_ref().is_none_or(|e| e.seq < seq)
+            })
+            .unwrap_or(end)
     }
 }
 
