@@ -29,6 +29,7 @@ Examples:
   bwlab profiles                    list release profiles
   bwlab profiles diff r22 r24       what changes between two releases
   bwlab plan --json                 the address plan, without starting anything
+  bwlab bench xsi --clients 32      Xsi-Actions throughput and latency
 
 Exit codes:
   0  success
@@ -62,6 +63,76 @@ pub enum Command {
     Pki(PkiCommand),
     /// Release behaviour profiles (r22, r23, r24 and their unpatched variants).
     Profiles(ProfilesArgs),
+    /// Load generators that measure the lab's servers.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Throughput and latency of Xsi-Actions over TLS keep-alive connections.
+    ///
+    /// Without --url it starts a lab in this process and measures xsp1.
+    Xsi(BenchXsiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchXsiArgs {
+    /// Concurrent clients, each with one keep-alive connection.
+    #[arg(long, short, default_value_t = 16)]
+    pub clients: usize,
+    /// How long each operation runs, e.g. 10s, 500ms, 1m.
+    #[arg(long, short, default_value = "10s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Operations to measure (repeat the option for several).
+    #[arg(long = "op", value_enum, default_values_t = [crate::bench::Op::GetProfile, crate::bench::Op::PutDnd])]
+    pub ops: Vec<crate::bench::Op>,
+    /// An XSP to measure instead of an in-process lab: https://HOST:PORT (needs --ca).
+    #[arg(long, value_name = "URL", requires = "ca")]
+    pub url: Option<String>,
+    /// Connect to this address instead of resolving the --url host (like curl --resolve).
+    #[arg(long, value_name = "IP:PORT")]
+    pub connect_to: Option<std::net::SocketAddr>,
+    /// CA bundle (PEM) that signs the XSP's certificate.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Subscriber to act as.
+    #[arg(long, default_value = "alice@lab.example")]
+    pub user: String,
+    /// Their password.
+    #[arg(long, default_value = "Alice-pw1")]
+    pub password: String,
+    /// Release profile of the in-process lab.
+    #[arg(long, default_value = "r24")]
+    pub profile: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `10s`, `500ms`, `2m`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (num, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((text, "s"), |i| text.split_at(i));
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10s, 500ms or 1m"))?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?} (use ms, s or m)"
+            ));
+        }
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
+        return Err(format!("{text:?} is out of range"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Options shared by commands that build a lab.
@@ -189,6 +260,17 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("bwlab profiles diff r22 r24"));
         assert!(help.contains("Exit codes"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap().as_secs(), 10);
+        assert_eq!(parse_duration("500ms").unwrap().as_millis(), 500);
+        assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
+        assert_eq!(parse_duration("3").unwrap().as_secs(), 3);
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("0s").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! The crates behind it are re-exported: [`core`] (clock, journal, address plan), [`model`],
 //! [`profiles`], [`pki`] and [`dns`].
 
+pub mod bench;
 pub mod cli;
 mod error;
 mod lab;

@@ -39,6 +39,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Plan(args) => plan(args),
         Command::Pki(PkiCommand::Export { dir, domain, json }) => pki_export(&dir, &domain, json),
         Command::Profiles(args) => profiles(args),
+        Command::Bench(cli::BenchCommand::Xsi(args)) => bench_xsi(args).await,
     }
 }
 
@@ -354,5 +355,119 @@ fn profiles(args: ProfilesArgs) -> i32 {
             }
             Err(e) => fail_code(exit::BAD_INPUT, &e.to_string()),
         },
+    }
+}
+
+async fn bench_xsi(args: cli::BenchXsiArgs) -> i32 {
+    use bwlab::bench::{BenchConfig, run};
+    let mut lab = None;
+    let (addr, server_name, trust) = match &args.url {
+        Some(url) => {
+            let Some(hostport) = url
+                .strip_prefix("https://")
+                .map(|r| r.split('/').next().unwrap_or(r))
+            else {
+                return fail_code(exit::USAGE, "--url must look like https://HOST:PORT");
+            };
+            let host = hostport
+                .rsplit_once(':')
+                .map_or(hostport, |(h, _)| h)
+                .to_string();
+            let addr = match args.connect_to {
+                Some(a) => a,
+                None => match tokio::net::lookup_host(hostport)
+                    .await
+                    .map(|mut a| a.next())
+                {
+                    Ok(Some(a)) => a,
+                    _ => {
+                        return fail_code(
+                            exit::ENVIRONMENT,
+                            &format!("cannot resolve {hostport} (try --connect-to IP:PORT)"),
+                        );
+                    }
+                },
+            };
+            let pem = match args.ca.as_ref().map(std::fs::read_to_string) {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => return fail_code(exit::BAD_INPUT, &format!("--ca: {e}")),
+                None => return fail_code(exit::USAGE, "--url needs --ca"),
+            };
+            let trust = match bwlab::pki::pem::decode_certs(&pem) {
+                Ok(t) => t,
+                Err(e) => return fail_code(exit::BAD_INPUT, &format!("--ca: {e}")),
+            };
+            (addr, host, trust)
+        }
+        None => {
+            let started = match Lab::builder().profile(args.profile.clone()).start().await {
+                Ok(l) => l,
+                Err(e) => return report(&e),
+            };
+            let Some(addr) = started.xsps().next().map(|(_, h)| h.https_addr()) else {
+                return fail_code(exit::FAILED, "the lab has no XSP");
+            };
+            let trust = started.pki().lab_trust_bundle();
+            lab = Some(started);
+            (addr, "xsp.lab.example".to_string(), trust)
+        }
+    };
+    let config = BenchConfig {
+        addr,
+        server_name,
+        trust,
+        user: args.user.clone(),
+        password: args.password.clone(),
+        clients: args.clients.max(1),
+        duration: args.duration,
+        ops: args.ops.clone(),
+    };
+    if !args.json {
+        eprintln!(
+            "measuring {} for {:?} per operation with {} clients ({} cores here)",
+            config.addr,
+            config.duration,
+            config.clients,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
+    let quiet = args.json;
+    let mut last = None;
+    let result = run(&config, |op, n, t| {
+        if quiet {
+            return;
+        }
+        if last.is_some_and(|l| l != op) {
+            eprintln!();
+        }
+        last = Some(op);
+        eprint!("\r  {op:?}: {n} requests in {:.0} s   ", t.as_secs_f64());
+    })
+    .await;
+    if !quiet {
+        eprintln!();
+    }
+    if let Some(lab) = lab {
+        lab.shutdown().await;
+    }
+    match result {
+        Ok(results) => {
+            if args.json {
+                match serde_json::to_string_pretty(&results) {
+                    Ok(j) => outln!("{j}"),
+                    Err(e) => return fail_code(exit::FAILED, &e.to_string()),
+                }
+            } else {
+                for r in &results {
+                    outln!("{r}");
+                }
+            }
+            if results.iter().any(|r| r.errors > 0) {
+                exit::FAILED
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => fail_code(exit::ENVIRONMENT, &e),
     }
 }

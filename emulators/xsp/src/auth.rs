@@ -162,6 +162,10 @@ pub(crate) fn authenticate(
             "no-credentials",
         ));
     };
+    if let Some(token) = crate::authservice::bearer(&header) {
+        let principal = crate::authservice::authenticate_bearer(shared, ex, token)?;
+        return Ok((principal, None));
+    }
     let now = shared.clock.now();
     if let Some(id) = session_cookie(ex.cookie.as_deref())
         && let Some(s) = shared.sessions.lookup(id, now)

@@ -95,7 +95,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Inc
         match Limited::new(req.into_body(), max).collect().await {
             Ok(c) => {
                 ex.body = c.to_bytes();
-                run(&shared, &mut ex)
+                if shared.settings.authservice.is_some() && crate::authservice::owns(&ex.path) {
+                    crate::authservice::handle(&shared, &mut ex).await
+                } else {
+                    run(&shared, &mut ex)
+                }
             }
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 Fail::detail(ErrorCode::BodyTooLarge, format!("limit is {max} bytes"))

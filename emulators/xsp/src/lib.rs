@@ -30,6 +30,7 @@
 
 mod actions;
 mod auth;
+mod authservice;
 mod errors;
 mod journal;
 mod listener;
@@ -46,6 +47,13 @@ use bwlab_profiles::{Feature, Profile};
 use tokio::sync::watch;
 
 pub use actions::OWNER_FLAG_ELEMENT;
+pub use authservice::{
+    AUTH_KEY_BITS, AUTHSERVICE_REFUSED_CODE, AUTHSERVICE_ROOT, AuthKeys, AuthServiceMode,
+    AuthServiceSettings, CI_SCOPES, CI_VALIDATION_UNSUPPORTED_CODE, CiError, CiFuture, CiIdentity,
+    CiTokenValidator, DEFAULT_TOKEN_DURATION_HOURS, DEFAULT_TOKEN_ISSUER, MAX_TOKEN_DURATION_HOURS,
+    SSO_TOKEN_LIFETIME, StaticCiValidator,
+};
+pub use authservice::{CI_RESPONSE_MAX_BYTES, HttpCiValidator};
 pub use webapps::{
     CLIENT_CERT_REQUIRED_CODE, RESERVED_WEBAPPS, WEBAPP_NOT_DEPLOYED_CODE, XSI_ACTIONS_ROOT,
 };
@@ -114,6 +122,12 @@ pub struct XspSettings {
     pub max_body_bytes: usize,
     /// Idle lifetime of a session cookie, measured on the lab clock.
     pub session_idle_timeout: time::Duration,
+    /// The AuthService web app (`/authService`); `None` leaves the path reserved (501) and
+    /// makes every bearer token fail on this node.
+    pub authservice: Option<AuthServiceSettings>,
+    /// `ExternalAuthentication/AuthService url` (and the Tomcat container option) set on
+    /// this node: without it the node's Xsi web apps refuse bearer tokens (default `true`).
+    pub authservice_url_configured: bool,
 }
 
 impl Default for XspSettings {
@@ -130,6 +144,8 @@ impl Default for XspSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_body_bytes: DEFAULT_MAX_BODY,
             session_idle_timeout: time::Duration::minutes(30),
+            authservice: None,
+            authservice_url_configured: true,
         }
     }
 }
@@ -191,6 +207,7 @@ pub(crate) struct Shared {
     pub clock: LabClock,
     pub settings: XspSettings,
     pub sessions: auth::Sessions,
+    pub authservice: authservice::State,
 }
 
 impl Shared {
@@ -352,6 +369,11 @@ impl XspNodeBuilder {
                 message: "max_connections and max_body_bytes must be positive".into(),
             });
         }
+        if let Some(a) = &settings.authservice
+            && let Err(message) = a.validate()
+        {
+            return Err(XspError::Config { node, message });
+        }
         let sessions = auth::Sessions::new(settings.session_idle_timeout);
         let shared = Arc::new(Shared {
             name: Arc::from(self.name.as_str()),
@@ -361,6 +383,7 @@ impl XspNodeBuilder {
             clock: clock.clone(),
             settings,
             sessions,
+            authservice: authservice::State::default(),
         });
 
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -428,6 +451,9 @@ impl XspNodeBuilder {
         if let Some(fqdn) = &shared.settings.cluster_fqdn {
             rec = rec.attr("cluster_fqdn", fqdn.clone());
         }
+        if let Some(a) = &shared.settings.authservice {
+            rec = rec.attr("authservice", a.mode.label());
+        }
         rec.commit();
         Ok(XspHandle {
             shared,
@@ -475,6 +501,12 @@ impl XspHandle {
     /// The subscriber data this node serves.
     pub fn store(&self) -> &Store {
         &self.shared.store
+    }
+
+    /// Redeems a `DeviceToken` issued by `user/{u}/profile/DeviceToken` (single use, valid
+    /// 60 s on the lab clock): the BroadWorks userId it was issued for.
+    pub fn redeem_device_token(&self, token: &str) -> Option<String> {
+        authservice::redeem_device_token(&self.shared, token)
     }
 
     /// Number of live session cookies.

@@ -1,9 +1,13 @@
 //! The Xsi-Actions web app (`/com.broadsoft.xsi-actions/v2.0`): authentication, routing,
 //! method checks and target-user authorisation, then one module per resource family.
 
+mod call_logs;
+mod calls;
+mod directories;
 mod profile;
 mod services;
 mod versions;
+mod voice_messages;
 
 use bwlab_model::User;
 use bwlab_profiles::XsiVersion;
@@ -28,12 +32,29 @@ enum Resource {
     Device(String),
     Services,
     Service(ImplementedService),
+    Directory(directories::Directory),
+    /// Basic or enhanced call logs, optionally one type, optionally one entry id.
+    CallLogs(
+        call_logs::Flavour,
+        Option<bwlab_model::CallLogKind>,
+        Option<String>,
+    ),
+    VoiceMessages,
+    /// `MarkAllAsRead` (true) / `MarkAllAsUnread` (false).
+    VoiceMessagesMarkAll(bool),
+    VoiceMessage(String),
+    /// `{id}/MarkAsRead` (true) / `MarkAsUnread` (false).
+    VoiceMessageMark(String, bool),
+    Calls,
 }
 
 impl Resource {
     fn allow(&self) -> &'static str {
         match self {
             Resource::Service(_) | Resource::Device(_) => "GET, PUT",
+            Resource::CallLogs(_, _, Some(_)) => "DELETE",
+            Resource::CallLogs(..) | Resource::VoiceMessage(_) => "GET, DELETE",
+            Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..) => "PUT",
             _ => "GET",
         }
     }
@@ -67,6 +88,9 @@ fn route_authenticated(
     segs: &[String],
 ) -> Result<Resp, Fail> {
     check_protocol_version(shared, ex)?;
+    if let Some(r) = crate::authservice::sso_route(shared, ex, principal, segs) {
+        return r;
+    }
     let not_found = || Fail::detail(ErrorCode::ResourceNotFound, &ex.path);
     let (resource, target) = match segs {
         [v] if matches(v, "versions") => (Resource::Versions, None),
@@ -81,6 +105,46 @@ fn route_authenticated(
                 [s, name] if matches(s, "services") => {
                     Resource::Service(ImplementedService::find(name).ok_or_else(not_found)?)
                 }
+                [d, name]
+                    if matches(d, "directories")
+                        && directories::Directory::find(name).is_some() =>
+                {
+                    Resource::Directory(directories::Directory::find(name).ok_or_else(not_found)?)
+                }
+                [d, f, more @ ..]
+                    if matches(d, "directories") && call_logs::Flavour::find(f).is_some() =>
+                {
+                    let flavour = call_logs::Flavour::find(f).ok_or_else(not_found)?;
+                    match more {
+                        [] => Resource::CallLogs(flavour, None, None),
+                        [k] => Resource::CallLogs(
+                            flavour,
+                            Some(call_logs::kind(k).ok_or_else(not_found)?),
+                            None,
+                        ),
+                        [k, log_id] => Resource::CallLogs(
+                            flavour,
+                            Some(call_logs::kind(k).ok_or_else(not_found)?),
+                            Some(log_id.clone()),
+                        ),
+                        _ => return Err(not_found()),
+                    }
+                }
+                [v] if matches(v, "VoiceMessagingMessages") => Resource::VoiceMessages,
+                [v, a] if matches(v, "VoiceMessagingMessages") && matches(a, "MarkAllAsRead") => {
+                    Resource::VoiceMessagesMarkAll(true)
+                }
+                [v, a] if matches(v, "VoiceMessagingMessages") && matches(a, "MarkAllAsUnread") => {
+                    Resource::VoiceMessagesMarkAll(false)
+                }
+                [v, m] if matches(v, "VoiceMessagingMessages") => Resource::VoiceMessage(m.clone()),
+                [v, m, a] if matches(v, "VoiceMessagingMessages") && matches(a, "MarkAsRead") => {
+                    Resource::VoiceMessageMark(m.clone(), true)
+                }
+                [v, m, a] if matches(v, "VoiceMessagingMessages") && matches(a, "MarkAsUnread") => {
+                    Resource::VoiceMessageMark(m.clone(), false)
+                }
+                [c] if matches(c, "calls") => Resource::Calls,
                 _ => return Err(not_found()),
             };
             (r, Some(id.as_str()))
@@ -88,7 +152,15 @@ fn route_authenticated(
         _ => return Err(not_found()),
     };
     let write = match (&resource, &ex.method) {
+        (
+            Resource::CallLogs(_, _, Some(_))
+            | Resource::VoiceMessagesMarkAll(_)
+            | Resource::VoiceMessageMark(..),
+            &Method::GET,
+        ) => return Err(Fail::method_not_allowed(resource.allow())),
         (_, &Method::GET) => false,
+        (Resource::CallLogs(..) | Resource::VoiceMessage(_), &Method::DELETE) => true,
+        (Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..), &Method::PUT) => true,
         (Resource::Service(_) | Resource::Device(_), &Method::PUT) => true,
         _ => return Err(Fail::method_not_allowed(resource.allow())),
     };
@@ -105,6 +177,17 @@ fn route_authenticated(
         (Resource::Services, Some(u)) => services::list(shared, ex, &u),
         (Resource::Service(s), Some(u)) if write => services::put(shared, ex, &u, s),
         (Resource::Service(s), Some(u)) => services::get(shared, ex, &u, s),
+        (Resource::Directory(d), Some(u)) => directories::get(shared, ex, &u, d),
+        (Resource::CallLogs(f, k, id), Some(u)) if write => {
+            call_logs::delete(shared, ex, &u, f, k, id.as_deref())
+        }
+        (Resource::CallLogs(f, k, _), Some(u)) => call_logs::get(shared, ex, &u, f, k),
+        (Resource::VoiceMessages, Some(u)) => voice_messages::list(shared, ex, &u),
+        (Resource::VoiceMessagesMarkAll(r), Some(u)) => voice_messages::mark_all(shared, &u, r),
+        (Resource::VoiceMessage(m), Some(u)) if write => voice_messages::delete(shared, ex, &u, &m),
+        (Resource::VoiceMessage(m), Some(u)) => voice_messages::get(shared, ex, &u, &m),
+        (Resource::VoiceMessageMark(m, r), Some(u)) => voice_messages::mark(shared, ex, &u, &m, r),
+        (Resource::Calls, Some(u)) => calls::list(shared, ex, &u),
         _ => Err(not_found()),
     }
 }

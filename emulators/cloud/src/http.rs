@@ -1,0 +1,316 @@
+//! Server side: TLS accept loop per host, HTTP/1.1 via hyper, request journalling.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bwlab_core::Kind;
+use bwlab_pki::rustls::ServerConfig;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+
+use crate::Shared;
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_CONNECTIONS: usize = 128;
+/// Largest accepted request body; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What a host serves.
+#[derive(Clone, Debug)]
+pub(crate) enum Role {
+    /// CI / IdBroker for the region at this index of `Shared::regions`.
+    Ci(usize),
+    /// BroadWorks IdP proxy.
+    Idp,
+}
+
+impl Role {
+    pub(crate) fn node(&self) -> &'static str {
+        match self {
+            Role::Ci(_) => crate::NODE_CI,
+            Role::Idp => crate::NODE_IDP,
+        }
+    }
+}
+
+/// One host the cloud serves.
+pub(crate) struct HostCtx {
+    pub host: String,
+    pub role: Role,
+}
+
+/// A request read in full.
+pub(crate) struct Req {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Req {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively).
+    pub(crate) fn bearer(&self) -> Option<&str> {
+        let v = self.header("authorization")?.trim();
+        let (scheme, rest) = v.split_once(char::is_whitespace)?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// A JSON answer plus what the journal should say about it.
+pub(crate) struct Out {
+    pub status: StatusCode,
+    pub body: Value,
+    /// Short outcome word for the journal (`ok`, `expired`, `100006`, …).
+    pub outcome: String,
+    /// Extra journal attributes.
+    pub attrs: Vec<(&'static str, String)>,
+}
+
+impl Out {
+    pub(crate) fn new(status: StatusCode, body: Value, outcome: impl Into<String>) -> Self {
+        Out {
+            status,
+            body,
+            outcome: outcome.into(),
+            attrs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn attr(mut self, k: &'static str, v: impl Into<String>) -> Self {
+        self.attrs.push((k, v.into()));
+        self
+    }
+
+    /// `{"error": code, "message": message}`.
+    pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Out::new(
+            status,
+            json!({"error": code, "message": message}),
+            code.to_owned(),
+        )
+    }
+}
+
+pub(crate) struct Listener {
+    pub local_addr: SocketAddr,
+    tcp: TcpListener,
+    tls: TlsAcceptor,
+    host: Arc<HostCtx>,
+    shared: Arc<Shared>,
+}
+
+impl Listener {
+    pub(crate) async fn bind(
+        addr: SocketAddr,
+        tls: Arc<ServerConfig>,
+        host: HostCtx,
+        shared: Arc<Shared>,
+    ) -> std::io::Result<Self> {
+        let tcp = TcpListener::bind(addr).await?;
+        Ok(Listener {
+            local_addr: tcp.local_addr()?,
+            tcp,
+            tls: TlsAcceptor::from(tls),
+            host: Arc::new(host),
+            shared,
+        })
+    }
+
+    pub(crate) fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+            loop {
+                let permit = tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    p = Arc::clone(&permits).acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                };
+                let (tcp, peer) = tokio::select! {
+                    _ = stopped(&mut stop) => break,
+                    r = self.tcp.accept() => match r {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let _ = tcp.set_nodelay(true);
+                let acceptor = self.tls.clone();
+                let shared = Arc::clone(&self.shared);
+                let host = Arc::clone(&self.host);
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    serve_connection(acceptor, tcp, peer, host, shared, stop).await;
+                    drop(permit);
+                });
+            }
+            drop(self.tcp);
+            let _ =
+                tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(MAX_CONNECTIONS as u32))
+                    .await;
+        })
+    }
+}
+
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    host: Arc<HostCtx>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return journal_tls_failure(&shared, &host, peer, &e.to_string()),
+        Err(_) => return journal_tls_failure(&shared, &host, peer, "handshake timed out"),
+    };
+    let svc_shared = Arc::clone(&shared);
+    let svc_host = Arc::clone(&host);
+    let service = service_fn(move |req: Request<Incoming>| {
+        let shared = Arc::clone(&svc_shared);
+        let host = Arc::clone(&svc_host);
+        async move { Ok::<_, Infallible>(handle(shared, host, peer, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
+        }
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    host: Arc<HostCtx>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let summary_path = path.split('?').next().unwrap_or("/").to_owned();
+    let out = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => {
+            let req = Req {
+                method: parts.method.clone(),
+                path: summary_path.clone(),
+                headers: parts.headers,
+                body: b.to_bytes(),
+            };
+            match host.role {
+                Role::Ci(region) => crate::ci::route(&shared, region, &req),
+                Role::Idp => crate::idp::route(&shared, &req).await,
+            }
+        }
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Out::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request body over {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                Out::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "request body could not be read",
+                )
+            }
+        }
+    };
+    let text = serde_json::to_vec(&out.body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut rec = shared
+        .journal
+        .record(
+            host.role.node(),
+            Kind::Http,
+            format!(
+                "{} https://{}{} → {}",
+                parts.method,
+                host.host,
+                summary_path,
+                out.status.as_u16()
+            ),
+        )
+        .peer(peer)
+        .attr("host", host.host.clone())
+        .attr("method", parts.method.to_string())
+        .attr("path", summary_path)
+        .attr("status", out.status.as_u16().to_string())
+        .attr("outcome", out.outcome.clone());
+    for (k, v) in out.attrs {
+        rec = rec.attr(k, v);
+    }
+    rec.body(Bytes::from(text.clone())).commit();
+    let mut resp = Response::new(Full::new(Bytes::from(text)));
+    *resp.status_mut() = out.status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    resp.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn journal_tls_failure(shared: &Shared, host: &HostCtx, peer: SocketAddr, error: &str) {
+    shared
+        .journal
+        .record(
+            host.role.node(),
+            Kind::Tls,
+            format!("TLS handshake refused on {}: {error}", host.host),
+        )
+        .peer(peer)
+        .attr("host", host.host.clone())
+        .attr("outcome", "refused")
+        .attr("error", error.to_owned())
+        .commit();
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
