@@ -25,6 +25,10 @@ pub enum LabError {
     NoDnsNode,
     #[error(transparent)]
     Xsp(#[from] bwlab_xsp::XspError),
+    #[error(transparent)]
+    Cloud(#[from] bwlab_cloud::CloudError),
+    #[error(transparent)]
+    Tls(#[from] bwlab_pki::TlsError),
     #[error("node {0} has no certificate in the lab PKI")]
     MissingCertificate(String),
 }
@@ -36,7 +40,11 @@ impl LabError {
         match self {
             LabError::Profile(_) | LabError::Data(_) | LabError::Read { .. } => exit::BAD_INPUT,
             LabError::Plan(_) | LabError::NoDnsNode => exit::BAD_INPUT,
-            LabError::Pki(_) | LabError::Dns(_) | LabError::Xsp(_) => exit::ENVIRONMENT,
+            LabError::Pki(_)
+            | LabError::Dns(_)
+            | LabError::Xsp(_)
+            | LabError::Cloud(_)
+            | LabError::Tls(_) => exit::ENVIRONMENT,
             LabError::MissingCertificate(_) => exit::BAD_INPUT,
         }
     }

@@ -5,13 +5,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bwlab_cloud::{AuthServiceTarget, BwTokenMode, Cloud, CloudHandle, StorePolicySource};
 use bwlab_core::addr::{AddressPlan, Host, Ports, Role};
 use bwlab_core::{Journal, Kind, LabClock};
 use bwlab_dns::{DnsHandle, DnsServer};
 use bwlab_model::Store;
 use bwlab_pki::{DeviceSpec, ExportManifest, LabPki, NodeSpec, PkiConfig};
 use bwlab_profiles::{Profile, Profiles};
-use bwlab_xsp::{XspHandle, XspNode, XspSettings};
+use bwlab_xsp::{
+    AuthKeys, AuthServiceSettings, CiFuture, CiTokenValidator, HttpCiValidator, XspHandle, XspNode,
+    XspSettings,
+};
 
 use crate::error::LabError;
 use crate::topology::Topology;
@@ -199,7 +203,11 @@ impl LabBuilder {
             .map(|n| n.name.clone())
             .ok_or(LabError::NoDnsNode)?;
 
-        // XSPs bind first so DNS records carry their real (possibly ephemeral) ports.
+        // XSPs bind first so DNS records carry their real (possibly ephemeral) ports. Their
+        // AuthServices share one key set (as the guide requires) and validate CI tokens at
+        // the IdP proxy, whose address is known only once the cloud runs.
+        let auth_keys = AuthKeys::new();
+        let ci_validator = Arc::new(LateValidator::default());
         let mut xsps = Vec::new();
         for node in topology.xsp_nodes().filter(|n| n.implemented) {
             let Some(node_plan) = plan.node(&node.name) else {
@@ -209,9 +217,12 @@ impl LabBuilder {
                 .node(&node.name)
                 .cloned()
                 .ok_or_else(|| LabError::MissingCertificate(node.name.clone()))?;
+            let mut authservice = AuthServiceSettings::ci(auth_keys.clone(), ci_validator.clone());
+            authservice.partner_org_id = Some(bwlab_cloud::DEFAULT_PARTNER_ORG.to_string());
             let settings = XspSettings {
                 cluster_fqdn: Some(topology.cloud_xsp_fqdn()),
                 client_trust_anchors: pki.webex_trust_anchors(),
+                authservice: Some(authservice),
                 ..XspSettings::default()
             };
             let started = XspNode::builder(node.name.clone())
@@ -232,8 +243,36 @@ impl LabBuilder {
                 }
             }
         }
+        let cloud = match start_cloud(&topology, &plan, &pki, &store, &journal, &clock, &xsps).await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                stop_all(xsps).await;
+                return Err(e);
+            }
+        };
+        if let Some(addr) = cloud.addr(bwlab_cloud::DEFAULT_IDP_HOST) {
+            let tls =
+                bwlab_pki::client_config(&bwlab_pki::ClientOptions::new(pki.lab_trust_bundle()))?;
+            let _ = ci_validator.0.set(HttpCiValidator::new(
+                addr,
+                bwlab_cloud::DEFAULT_IDP_HOST,
+                bwlab_cloud::PATH_AUTHENTICATE,
+                tls,
+            ));
+        }
+
         // Record the ports the OS actually gave, so DNS (SRV) and summaries tell the truth.
         let mut plan = plan;
+        for (host, addr) in cloud.hosts() {
+            let node = topology.nodes.iter().find(|n| n.hosts.contains(&host));
+            if let Some(node) = node.and_then(|n| plan.nodes.iter_mut().find(|p| p.name == n.name))
+            {
+                for p in node.ports.iter_mut().filter(|p| p.name == "https") {
+                    p.port = addr.port();
+                }
+            }
+        }
         for (name, h) in &xsps {
             if let Some(node) = plan.nodes.iter_mut().find(|n| &n.name == name) {
                 for p in &mut node.ports {
@@ -250,8 +289,10 @@ impl LabBuilder {
             .dns_records(&plan)
             .into_iter()
             .fold(
-                DnsServer::builder()
-                    .zone(topology.domain.clone())
+                topology
+                    .zones()
+                    .into_iter()
+                    .fold(DnsServer::builder(), |b, z| b.zone(z))
                     .journal(journal.clone())
                     .node_name(dns_node.name.clone())
                     .bind_plan(dns_node),
@@ -262,6 +303,7 @@ impl LabBuilder {
         let dns = match dns {
             Ok(d) => d,
             Err(e) => {
+                cloud.shutdown().await;
                 stop_all(xsps).await;
                 return Err(e.into());
             }
@@ -286,8 +328,70 @@ impl LabBuilder {
             plan,
             dns,
             xsps,
+            cloud: Some(cloud),
         })
     }
+}
+
+/// A CI-token validator whose target (the IdP proxy) is known only once the cloud runs.
+#[derive(Default)]
+struct LateValidator(std::sync::OnceLock<HttpCiValidator>);
+
+impl CiTokenValidator for LateValidator {
+    fn validate<'a>(&'a self, token: &'a str) -> CiFuture<'a> {
+        Box::pin(async move {
+            match self.0.get() {
+                Some(v) => v.validate(token).await,
+                None => Err(bwlab_xsp::CiError::Unavailable(
+                    "the IdP proxy is not running".into(),
+                )),
+            }
+        })
+    }
+}
+
+/// Starts the fake Webex cloud on the cloud nodes' addresses, pointed at the XSP farm.
+async fn start_cloud(
+    topology: &Topology,
+    plan: &AddressPlan,
+    pki: &LabPki,
+    store: &Store,
+    journal: &Journal,
+    clock: &LabClock,
+    xsps: &[(String, XspHandle)],
+) -> Result<CloudHandle, LabError> {
+    let farm = topology.cloud_xsp_fqdn();
+    let mut b = Cloud::builder()
+        .pki(pki)
+        .journal(journal.clone())
+        .clock(clock.clone())
+        .xsi_trust(pki.lab_trust_bundle())
+        .password_policy(Arc::new(StorePolicySource(store.clone())))
+        .partner_org_id(bwlab_cloud::DEFAULT_PARTNER_ORG);
+    // Webex microservices use the farm's A-record name and its first address.
+    if let Some((_, xsp)) = xsps.first() {
+        let port = xsp.https_addr().port();
+        b = b
+            .xsi_base_url(&format!(
+                "https://{farm}:{port}/com.broadsoft.xsi-actions/v2.0"
+            ))
+            .xsi_connect(xsp.https_addr())
+            .authservice(AuthServiceTarget {
+                url: format!("https://{farm}:{port}/authService"),
+                connect: Some(xsp.https_addr()),
+                mode: BwTokenMode::CiToken,
+                client_identity: None,
+            });
+    }
+    for node in topology.nodes.iter().filter(|n| n.role == Role::Cloud) {
+        let Some(addr) = plan.node(&node.name).and_then(|n| n.addr("https")) else {
+            continue;
+        };
+        for host in &node.hosts {
+            b = b.bind_host(host, addr);
+        }
+    }
+    Ok(b.start().await?)
 }
 
 /// Stops nodes already started when a later one fails, so a failed start leaks no sockets.
@@ -343,6 +447,7 @@ pub struct Lab {
     plan: AddressPlan,
     dns: DnsHandle,
     xsps: Vec<(String, XspHandle)>,
+    cloud: Option<CloudHandle>,
 }
 
 impl Lab {
@@ -394,6 +499,14 @@ impl Lab {
         self.xsps.iter().find(|(n, _)| n == name).map(|(_, h)| h)
     }
 
+    /// The fake Webex cloud: CI (issue tokens for tests), the IdP proxy.
+    pub fn cloud(&self) -> &CloudHandle {
+        // Always set by `start`; an Option only so `shutdown` can take it.
+        self.cloud
+            .as_ref()
+            .expect("the cloud runs while the lab does")
+    }
+
     /// Where the DNS server answers (UDP and TCP share the port).
     pub fn dns_addr(&self) -> SocketAddr {
         self.dns.udp_addr()
@@ -415,6 +528,9 @@ impl Lab {
 
     /// Stops every server and waits until their sockets are closed.
     pub async fn shutdown(self) {
+        if let Some(cloud) = self.cloud {
+            cloud.shutdown().await;
+        }
         for (_, xsp) in self.xsps {
             xsp.shutdown().await;
         }

@@ -108,7 +108,20 @@ impl LabSummary {
                     ports.remove("cti");
                 }
                 let fqdn = topo.fqdn(&n.name);
-                let urls = node_urls(n.role, &fqdn, &ports);
+                let mut urls = node_urls(n.role, &fqdn, &ports);
+                let hosts = topo.nodes.iter().filter(|t| t.name == n.name);
+                for host in hosts.flat_map(|t| &t.hosts) {
+                    if let Some(addr) = lab.cloud().addr(host) {
+                        running = true;
+                        ports.insert("https".into(), addr.port());
+                        let path = if host.contains("idp-proxy") {
+                            "/broadworks-idp-proxy/api/v1/idp/authenticate"
+                        } else {
+                            "/idb"
+                        };
+                        urls = vec![format!("https://{host}:{}{path}", addr.port())];
+                    }
+                }
                 NodeSummary {
                     name: n.name.clone(),
                     role: n.role,

@@ -16,6 +16,9 @@ pub struct TopoNode {
     /// Whether this build of bwlab can start the node yet. Planned nodes already have an
     /// address, DNS names and certificates.
     pub implemented: bool,
+    /// Names outside the lab zone this node answers for (the Webex cloud hosts), each with
+    /// its own certificate.
+    pub hosts: Vec<String>,
 }
 
 /// Nodes plus the DNS naming conventions of the Webex-for-BroadWorks guides.
@@ -33,6 +36,11 @@ impl Topology {
             name: name.to_string(),
             role,
             implemented,
+            hosts: Vec::new(),
+        };
+        let cloud = |name: &str, host: &str| TopoNode {
+            hosts: vec![host.to_string()],
+            ..node(name, Role::Cloud, true)
         };
         Self {
             domain: domain.to_ascii_lowercase(),
@@ -40,6 +48,10 @@ impl Topology {
                 node("dns", Role::Dns, true),
                 node("xsp1", Role::Xsp, true),
                 node("xsp2", Role::Xsp, true),
+                cloud("ci-us-a", "idbroker.webex.com"),
+                cloud("ci-eu", "idbroker-eu.webex.com"),
+                cloud("ci-us-b", "idbroker-b-us.webex.com"),
+                cloud("idp-proxy", "broadworks-idp-proxy-a.wbx2.com"),
             ],
         }
     }
@@ -58,6 +70,23 @@ impl Topology {
     /// `_xsi-client._tcp.<this>` and must never see more than one address per name.
     pub fn app_xsp_fqdn(&self) -> String {
         format!("xsp-app.{}", self.domain)
+    }
+
+    /// DNS zones the lab server is authoritative for: the lab zone plus the parent domains
+    /// of the cloud hosts (`webex.com`, `wbx2.com`), so a SUT pointed at the lab DNS finds
+    /// the fake cloud under its real names.
+    pub fn zones(&self) -> Vec<String> {
+        let mut zones = vec![self.domain.clone()];
+        for host in self.nodes.iter().flat_map(|n| &n.hosts) {
+            let labels: Vec<&str> = host.rsplitn(3, '.').collect();
+            if labels.len() >= 2 {
+                let zone = format!("{}.{}", labels[1], labels[0]);
+                if !zones.contains(&zone) {
+                    zones.push(zone);
+                }
+            }
+        }
+        zones
     }
 
     pub fn xsp_nodes(&self) -> impl Iterator<Item = &TopoNode> {
@@ -83,6 +112,10 @@ impl Topology {
         };
         for node in &plan.nodes {
             out.push((self.fqdn(&node.name), v4(node.ip)));
+            let hosts = self.nodes.iter().filter(|n| n.name == node.name);
+            for host in hosts.flat_map(|n| &n.hosts) {
+                out.push((host.clone(), v4(node.ip)));
+            }
         }
         let xsps: Vec<_> = self
             .xsp_nodes()
@@ -129,5 +162,7 @@ mod tests {
         assert_eq!(srv.len(), 2);
         assert!(srv[0].starts_with("10 10 443 xsp1.lab.example"));
         assert!(srv[1].starts_with("20 10 443 xsp2.lab.example"));
+        assert_eq!(of("idbroker.webex.com").len(), 1);
+        assert_eq!(topo.zones(), ["lab.example", "webex.com", "wbx2.com"]);
     }
 }

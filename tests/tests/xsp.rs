@@ -33,6 +33,20 @@ async fn https_get(
     path: &str,
     auth: &str,
 ) -> (u16, String) {
+    let basic = base64::engine::general_purpose::STANDARD.encode(auth);
+    https(lab, host, addr, "GET", path, &format!("Basic {basic}"), "").await
+}
+
+/// One HTTP/1.1 request with an optional Authorization header and JSON body.
+async fn https(
+    lab: &Lab,
+    host: &str,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    authorization: &str,
+    body: &str,
+) -> (u16, String) {
     let cfg = bwlab::pki::client_config(&bwlab::pki::ClientOptions::new(
         lab.pki().lab_trust_bundle(),
     ))
@@ -44,10 +58,18 @@ async fn https_get(
         .connect(name, tcp)
         .await
         .expect("TLS under the lab CA");
-    let basic = base64::engine::general_purpose::STANDARD.encode(auth);
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n"
-    );
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if !authorization.is_empty() {
+        req.push_str(&format!("Authorization: {authorization}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
     tls.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     let _ = tls.read_to_end(&mut raw).await;
@@ -139,5 +161,91 @@ async fn app_discovers_an_xsp_by_srv_and_reads_its_profile() {
         http.iter()
             .any(|e| &*e.node == "xsp2" && e.attr("status") == Some("200"))
     );
+    lab.shutdown().await;
+}
+
+async fn resolve(lab: &Lab, name: &str) -> IpAddr {
+    let a = resolver(lab.dns_addr())
+        .lookup(name, RecordType::A)
+        .await
+        .unwrap();
+    a.answers()
+        .iter()
+        .find_map(|rec| match &rec.data {
+            RData::A(ip) => Some(IpAddr::V4(ip.0)),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// The Webex sign-in chain across the whole lab: the IdP proxy checks BroadWorks credentials
+/// through Xsi, hands out a CI token, exchanges it at the XSP AuthService for a BroadWorks
+/// JWT, and that JWT works on the *other* XSP because the farm shares one key set.
+#[tokio::test]
+async fn webex_sign_in_chain_yields_a_jwt_valid_on_every_xsp() {
+    let lab = Lab::builder().start().await.unwrap();
+    let idp = "broadworks-idp-proxy-a.wbx2.com";
+    let ip = resolve(&lab, &format!("{idp}.")).await;
+    let port = lab.cloud().addr(idp).unwrap().port();
+    let idp_addr = SocketAddr::new(ip, port);
+
+    let (status, body) = https(
+        &lab,
+        idp,
+        idp_addr,
+        "POST",
+        "/broadworks-idp-proxy/api/v1/idp/authenticate",
+        "",
+        r#"{"userId":"alice@acme.example","password":"Alice-pw1"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ci_token = v["accessToken"].as_str().expect("a CI token").to_string();
+
+    let (status, body) = https(
+        &lab,
+        idp,
+        idp_addr,
+        "GET",
+        "/idp/bwtoken/fetch",
+        &format!("Bearer {ci_token}"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let jwt = v["token"]["bearer"]
+        .as_str()
+        .expect("a BroadWorks JWT")
+        .to_string();
+
+    for (name, xsp) in lab.xsps() {
+        let (status, body) = https(
+            &lab,
+            "xsp.lab.example",
+            xsp.https_addr(),
+            "GET",
+            "/com.broadsoft.xsi-actions/v2.0/user/alice@lab.example/profile",
+            &format!("Bearer {jwt}"),
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+
+    // A wrong password gets the guide's exact message.
+    let (status, body) = https(
+        &lab,
+        idp,
+        idp_addr,
+        "POST",
+        "/broadworks-idp-proxy/api/v1/idp/authenticate",
+        "",
+        r#"{"userId":"alice@lab.example","password":"nope"}"#,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("Error code 100006"), "{body}");
     lab.shutdown().await;
 }
