@@ -329,6 +329,7 @@ impl LabBuilder {
             dns,
             xsps,
             cloud: Some(cloud),
+            auth_keys,
         })
     }
 }
@@ -448,6 +449,7 @@ pub struct Lab {
     dns: DnsHandle,
     xsps: Vec<(String, XspHandle)>,
     cloud: Option<CloudHandle>,
+    auth_keys: AuthKeys,
 }
 
 impl Lab {
@@ -497,6 +499,12 @@ impl Lab {
     /// One XSP|ADP node by name (`xsp1`).
     pub fn xsp(&self, name: &str) -> Option<&XspHandle> {
         self.xsps.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+    }
+
+    /// The AuthService key set every XSP of the farm shares. The pair is created on first
+    /// need (the first token); a test can create it up front with `ensure()`.
+    pub fn auth_keys(&self) -> &AuthKeys {
+        &self.auth_keys
     }
 
     /// The fake Webex cloud: CI (issue tokens for tests), the IdP proxy.

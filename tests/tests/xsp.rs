@@ -184,6 +184,13 @@ async fn resolve(lab: &Lab, name: &str) -> IpAddr {
 #[tokio::test]
 async fn webex_sign_in_chain_yields_a_jwt_valid_on_every_xsp() {
     let lab = Lab::builder().start().await.unwrap();
+    // RSA key generation on first need can outlast the proxy's 2 s timeout on a loaded
+    // machine; that timing is not what this test is about.
+    let keys = lab.auth_keys().clone();
+    tokio::task::spawn_blocking(move || keys.ensure())
+        .await
+        .unwrap()
+        .unwrap();
     let idp = "broadworks-idp-proxy-a.wbx2.com";
     let ip = resolve(&lab, &format!("{idp}.")).await;
     let port = lab.cloud().addr(idp).unwrap().port();

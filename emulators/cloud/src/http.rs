@@ -1,5 +1,6 @@
 //! Server side: TLS accept loop per host, HTTP/1.1 via hyper, request journalling.
 
+use bwlab_net::stopped;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::Shared;
@@ -138,43 +139,30 @@ impl Listener {
         })
     }
 
-    pub(crate) fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-            loop {
-                let permit = tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    p = Arc::clone(&permits).acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                };
-                let (tcp, peer) = tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    r = self.tcp.accept() => match r {
-                        Ok(x) => x,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = self.tls.clone();
-                let shared = Arc::clone(&self.shared);
-                let host = Arc::clone(&self.host);
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    serve_connection(acceptor, tcp, peer, host, shared, stop).await;
-                    drop(permit);
-                });
-            }
-            drop(self.tcp);
-            let _ =
-                tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(MAX_CONNECTIONS as u32))
-                    .await;
-        })
+    pub(crate) fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let limits = bwlab_net::AcceptLimits {
+            max_connections: MAX_CONNECTIONS,
+            drain_timeout: DRAIN_TIMEOUT,
+        };
+        let acceptor = self.tls.clone();
+        let shared = Arc::clone(&self.shared);
+        let host = Arc::clone(&self.host);
+        let conn_stop = stop.clone();
+        tokio::spawn(bwlab_net::accept_loop(
+            self.tcp,
+            limits,
+            stop,
+            move |tcp, peer| {
+                serve_connection(
+                    acceptor.clone(),
+                    tcp,
+                    peer,
+                    host.clone(),
+                    Arc::clone(&shared),
+                    conn_stop.clone(),
+                )
+            },
+        ))
     }
 }
 
@@ -309,8 +297,4 @@ fn journal_tls_failure(shared: &Shared, host: &HostCtx, peer: SocketAddr, error:
         .attr("outcome", "refused")
         .attr("error", error.to_owned())
         .commit();
-}
-
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }

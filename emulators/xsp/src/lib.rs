@@ -1,11 +1,12 @@
 //! The XSP|ADP node of the lab: two HTTPS listeners (`https`, and `https-mtls` demanding the
-//! Webex client certificate) serving the Xsi-Actions web app over real sockets, with
-//! BroadWorks-style HTTP Basic authentication, session cookies and administrator scopes.
+//! Webex client certificate) serving the Xsi-Actions web app and the AuthService
+//! (see `AuthServiceSettings`) over real sockets, with BroadWorks-style HTTP Basic authentication,
+//! BroadWorks bearer tokens, session cookies and administrator scopes.
 //!
-//! Other web apps of a real XSP (`/authService`, `/dms`, Xsi-Events, `/com.broadsoft.async`,
-//! `/callsettings`) have their context paths reserved: they answer an `ErrorInfo` saying the
-//! app is not deployed in this build, so a misrouted client sees a clear message instead of a
-//! bare 404.
+//! Other web apps of a real XSP (`/dms`, Xsi-Events, `/com.broadsoft.async`, `/callsettings`,
+//! and `/authService` on a node configured without one) have their context paths reserved:
+//! they answer an `ErrorInfo` saying the app is not deployed in this build, so a misrouted
+//! client sees a clear message instead of a bare 404.
 //!
 //! ```no_run
 //! # async fn run(store: bwlab_model::Store, id: bwlab_pki::Identity,

@@ -5,6 +5,7 @@
 //! spawning unbounded tasks. Shutdown stops accepting, asks hyper to finish the in-flight
 //! request on every connection, and waits (bounded) for all permits to come back.
 
+use bwlab_net::stopped;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::{Interface, Shared};
@@ -63,43 +64,30 @@ impl Listener {
         })
     }
 
-    pub(crate) fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let max = self.shared.settings.max_connections;
-            let permits = Arc::new(Semaphore::new(max));
-            loop {
-                let permit = tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    p = Arc::clone(&permits).acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                };
-                let (tcp, peer) = tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    r = self.tcp.accept() => match r {
-                        Ok(x) => x,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = self.tls.clone();
-                let shared = Arc::clone(&self.shared);
-                let interface = self.interface;
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    serve_connection(acceptor, tcp, peer, interface, shared, stop).await;
-                    drop(permit);
-                });
-            }
-            drop(self.tcp);
-            // Wait for the open connections to finish their current request.
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(max as u32)).await;
-        })
+    pub(crate) fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let limits = bwlab_net::AcceptLimits {
+            max_connections: self.shared.settings.max_connections,
+            drain_timeout: DRAIN_TIMEOUT,
+        };
+        let acceptor = self.tls.clone();
+        let shared = Arc::clone(&self.shared);
+        let interface = self.interface;
+        let conn_stop = stop.clone();
+        tokio::spawn(bwlab_net::accept_loop(
+            self.tcp,
+            limits,
+            stop,
+            move |tcp, peer| {
+                serve_connection(
+                    acceptor.clone(),
+                    tcp,
+                    peer,
+                    interface,
+                    Arc::clone(&shared),
+                    conn_stop.clone(),
+                )
+            },
+        ))
     }
 }
 
@@ -167,10 +155,4 @@ fn journal_tls_failure(shared: &Shared, interface: Interface, peer: SocketAddr, 
         .attr("outcome", "refused")
         .attr("error", error.to_owned())
         .commit();
-}
-
-/// Resolves once shutdown is requested (or the node handle is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    // Drop the `Ref` inside: it is not `Send`.
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }

@@ -109,9 +109,13 @@ impl Lab {
         let journal = Journal::with_limits(clock.clone(), 10_000, 64 * 1024);
         let profile = Profiles::builtin().get("r24").expect("profile").clone();
         let late = Arc::new(LateValidator::default());
+        // Create the key pair up front: lazy creation is the XSP's own test subject, and
+        // under a loaded CI machine it could outlast the proxy's 2 s timeout here.
+        let keys = AuthKeys::new();
+        keys.ensure().expect("RSA key pair");
         let auth_settings = authservice.map(|mode| match mode {
-            BwTokenMode::CiToken => AuthServiceSettings::ci(AuthKeys::new(), late.clone()),
-            BwTokenMode::Mtls => AuthServiceSettings::mtls(AuthKeys::new()),
+            BwTokenMode::CiToken => AuthServiceSettings::ci(keys.clone(), late.clone()),
+            BwTokenMode::Mtls => AuthServiceSettings::mtls(keys.clone()),
         });
         let xsp = XspNode::builder("xsp1")
             .identity(pki.node("xsp1").expect("xsp1 identity").clone())
