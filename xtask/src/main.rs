@@ -41,7 +41,9 @@ enum Task {
 /// One request of the conformance run.
 struct Check {
     method: &'static str,
-    /// Below `/com.broadsoft.xsi-actions/v2.0`.
+    /// Web app context path.
+    root: &'static str,
+    /// Below `root`.
     path: &'static str,
     /// `login:password` for Basic auth.
     auth: &'static str,
@@ -52,9 +54,12 @@ struct Check {
 const ALICE: &str = "alice@lab.example:Alice-pw1";
 const ADMIN: &str = "admin@lab.example:admin-pw";
 
+const XSI: &str = "/com.broadsoft.xsi-actions/v2.0";
+
 const fn get(path: &'static str) -> Check {
     Check {
         method: "GET",
+        root: XSI,
         path,
         auth: ALICE,
         status: 200,
@@ -67,6 +72,8 @@ const CHECKS: &[Check] = &[
     get("/versions"),
     get("/user/alice@lab.example/profile"),
     get("/user/alice@lab.example/profile/Device"),
+    get("/user/alice@lab.example/profile/LoginToken"),
+    get("/user/alice@lab.example/profile/DeviceToken"),
     get("/user/alice@lab.example/services"),
     get("/user/alice@lab.example/services/DoNotDisturb"),
     get("/user/alice@lab.example/services/CallForwardingAlways"),
@@ -89,37 +96,51 @@ const CHECKS: &[Check] = &[
     get("/user/alice@lab.example/calls"),
     Check {
         method: "GET",
+        root: XSI,
         path: "/user/bob@lab.example/profile",
         auth: ADMIN,
         status: 200,
     },
+    // The AuthService refuses Basic callers in CI-token mode, with an ErrorInfo.
+    Check {
+        method: "GET",
+        root: "/authService",
+        path: "/token",
+        auth: ALICE,
+        status: 401,
+    },
     // Refusals: every one must still be a valid ErrorInfo document.
     Check {
         method: "GET",
+        root: XSI,
         path: "/user/alice@lab.example/profile",
         auth: "alice@lab.example:wrong",
         status: 401,
     },
     Check {
         method: "GET",
+        root: XSI,
         path: "/user/bob@lab.example/profile",
         auth: ALICE,
         status: 403,
     },
     Check {
         method: "GET",
+        root: XSI,
         path: "/user/nobody@lab.example/profile",
         auth: ADMIN,
         status: 404,
     },
     Check {
         method: "GET",
+        root: XSI,
         path: "/user/alice@lab.example/no-such-resource",
         auth: ALICE,
         status: 404,
     },
     Check {
         method: "DELETE",
+        root: XSI,
         path: "/user/alice@lab.example/profile",
         auth: ALICE,
         status: 405,
@@ -270,7 +291,8 @@ fn conformance(xsd: &Path, profiles: &[String], keep: Option<PathBuf>) -> ExitCo
 
 struct Fetched {
     method: &'static str,
-    path: &'static str,
+    /// The path as shown: below the Xsi-Actions root, or absolute for other web apps.
+    path: String,
     status: u16,
     /// The XML document written to disk, when the answer carried one.
     file: Option<PathBuf>,
@@ -298,7 +320,11 @@ async fn fetch_all(profile: &str, dir: &Path) -> Result<Vec<Fetched>, String> {
             .map_err(|e| format!("{} {}: {e}", check.method, check.path))?;
         let mut fetched = Fetched {
             method: check.method,
-            path: check.path,
+            path: if check.root == XSI {
+                check.path.to_string()
+            } else {
+                format!("{}{}", check.root, check.path)
+            },
             status,
             file: None,
             problem: None,
@@ -347,8 +373,8 @@ async fn request(
         .map_err(|e| e.to_string())?;
     let basic = base64::engine::general_purpose::STANDARD.encode(check.auth);
     let req = format!(
-        "{} /com.broadsoft.xsi-actions/v2.0{} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n",
-        check.method, check.path
+        "{} {}{} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n",
+        check.method, check.root, check.path
     );
     tls.write_all(req.as_bytes())
         .await
