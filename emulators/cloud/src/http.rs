@@ -1,6 +1,5 @@
 //! Server side: TLS accept loop per host, HTTP/1.1 via hyper, request journalling.
 
-use bwlab_net::stopped;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,10 +11,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -172,7 +169,7 @@ async fn serve_connection(
     peer: SocketAddr,
     host: Arc<HostCtx>,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
@@ -186,23 +183,11 @@ async fn serve_connection(
         let host = Arc::clone(&svc_host);
         async move { Ok::<_, Infallible>(handle(shared, host, peer, req).await) }
     });
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tls), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
-        }
-        _ = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
-        }
-    }
+    let timeouts = bwlab_net::HttpTimeouts {
+        header_read: HEADER_READ_TIMEOUT,
+        drain: DRAIN_TIMEOUT,
+    };
+    bwlab_net::serve_http1(tls, service, peer, timeouts, stop).await;
 }
 
 async fn handle(

@@ -7,6 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::HttpService;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -70,6 +75,50 @@ pub async fn accept_loop<F, Fut>(
     drop(tcp);
     let all = u32::try_from(max).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(limits.drain_timeout, permits.acquire_many(all)).await;
+}
+
+/// Timers of one HTTP/1.1 connection.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpTimeouts {
+    /// A client that opens a connection (or goes idle between requests) and sends no
+    /// complete header within this time is dropped, so idle sockets cannot pile up.
+    pub header_read: Duration,
+    /// After a stop, how long the in-flight request may take to finish.
+    pub drain: Duration,
+}
+
+/// Serves HTTP/1.1 with keep-alive on an accepted (usually TLS) stream until the client
+/// leaves or `stop` turns true; on stop the current request is finished, then the
+/// connection closes.
+pub async fn serve_http1<I, S>(
+    io: I,
+    service: S,
+    peer: SocketAddr,
+    timeouts: HttpTimeouts,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: HttpService<Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(timeouts.drain, conn.as_mut()).await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! spawning unbounded tasks. Shutdown stops accepting, asks hyper to finish the in-flight
 //! request on every connection, and waits (bounded) for all permits to come back.
 
-use bwlab_net::stopped;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,10 +15,8 @@ use bwlab_pki::rustls::ServerConfig;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -97,7 +94,7 @@ async fn serve_connection(
     peer: SocketAddr,
     interface: Interface,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
@@ -123,23 +120,11 @@ async fn serve_connection(
             Ok::<Response<Full<Bytes>>, Infallible>(crate::journal::handle(shared, info, req).await)
         }
     });
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tls), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
-        }
-        _ = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
-        }
-    }
+    let timeouts = bwlab_net::HttpTimeouts {
+        header_read: HEADER_READ_TIMEOUT,
+        drain: DRAIN_TIMEOUT,
+    };
+    bwlab_net::serve_http1(tls, service, peer, timeouts, stop).await;
 }
 
 fn journal_tls_failure(shared: &Shared, interface: Interface, peer: SocketAddr, error: &str) {
