@@ -94,6 +94,9 @@ const CHECKS: &[Check] = &[
     get("/user/alice@lab.example/directories/CallLogs"),
     get("/user/alice@lab.example/VoiceMessagingMessages"),
     get("/user/alice@lab.example/calls"),
+    // Seeded by `seed_push_registrations`.
+    get("/user/alice@lab.example/profile/PushNotificationRegistrations"),
+    get("/user/alice@lab.example/profile/PushNotificationRegistrations?registrationId=inst-1"),
     Check {
         method: "GET",
         root: XSI,
@@ -289,6 +292,63 @@ fn conformance(xsd: &Path, profiles: &[String], keep: Option<PathBuf>) -> ExitCo
     }
 }
 
+/// Gives alice two push registrations (legacy event names, and, where the profile has
+/// `xsi_push_event_detail`, the detailed form with a token type and parameters).
+fn seed_push_registrations(lab: &Lab) -> Result<(), String> {
+    use bwlab::model::{PushEvent, PushParam, PushRegistration, PushToken};
+    use bwlab::profiles::Feature;
+    let store = lab.data();
+    let alice = store
+        .find_user("alice@lab.example")
+        .ok_or("no alice in the lab")?
+        .idx;
+    let detailed = lab.profile().supports(Feature::XsiPushEventDetail);
+    let reg = |id: &str, token: PushToken| PushRegistration {
+        application_id: "com.example.softphone".into(),
+        application_version: "5.2.0".into(),
+        registration_id: id.into(),
+        device_os_type: "Android".into(),
+        device_os_version: "14".into(),
+        tokens: vec![token],
+    };
+    let legacy = PushToken {
+        token: "tok-legacy".into(),
+        token_type: None,
+        detailed: false,
+        events: vec![PushEvent {
+            name: "NEW_CALL".into(),
+            ..Default::default()
+        }],
+    };
+    let rich = PushToken {
+        token: "tok-detail".into(),
+        token_type: Some("VoIP".into()),
+        detailed: true,
+        events: vec![PushEvent {
+            name: "NEW_CALL".into(),
+            silent: Some(false),
+            mutable_content: Some(true),
+            android_params: Some(vec![PushParam {
+                name: "priority".into(),
+                value: "high".into(),
+            }]),
+            ..Default::default()
+        }],
+    };
+    for r in [
+        reg("inst-1", legacy),
+        reg("inst-2", if detailed { rich } else { PushToken::default() }),
+    ] {
+        if r.tokens[0].token.is_empty() {
+            continue;
+        }
+        store
+            .add_push_registration(alice, r)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 struct Fetched {
     method: &'static str,
     /// The path as shown: below the Xsi-Actions root, or absolute for other web apps.
@@ -313,6 +373,7 @@ async fn fetch_all(profile: &str, dir: &Path) -> Result<Vec<Fetched>, String> {
         .next()
         .map(|(_, h)| h.https_addr())
         .ok_or("the lab has no XSP")?;
+    seed_push_registrations(&lab)?;
     let mut out = Vec::new();
     for (i, check) in CHECKS.iter().enumerate() {
         let (status, content_type, body) = request(&lab, xsp, check)

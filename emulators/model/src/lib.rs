@@ -67,6 +67,7 @@ mod index;
 pub mod logs;
 pub mod org;
 pub mod password;
+pub mod push;
 pub mod services;
 pub mod spec;
 pub mod store;
@@ -91,6 +92,7 @@ pub use password::{
     AuthEncoding, AuthOutcome, BasicAuthError, BasicCredentials, PasswordError, PasswordPolicy,
     decode_basic, encode_basic,
 };
+pub use push::{PushEvent, PushParam, PushRegistration, PushToken};
 pub use services::{Service, ServiceKind, ServiceSettings, Services};
 pub use spec::LabData;
 pub use store::{Store, StoreError};

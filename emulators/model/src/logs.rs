@@ -226,6 +226,7 @@ struct LogsInner {
     calls: [VecDeque<CallLogEntry>; 3],
     messages: Vec<VoiceMessage>,
     next_call_seq: u64,
+    push: Vec<crate::push::PushRegistration>,
 }
 
 static MESSAGE_IDS: AtomicU64 = AtomicU64::new(1);
@@ -350,6 +351,24 @@ impl LogsInner {
 impl UserLogs {
     fn inner(&mut self) -> &mut LogsInner {
         self.0.get_or_insert_with(Default::default)
+    }
+
+    pub fn push_registrations(&self) -> Vec<crate::push::PushRegistration> {
+        self.0.as_ref().map_or_else(Vec::new, |i| i.push.clone())
+    }
+
+    pub fn add_push_registration(&mut self, reg: crate::push::PushRegistration) -> bool {
+        crate::push::add(&mut self.inner().push, reg)
+    }
+
+    pub fn delete_push_registration(
+        &mut self,
+        registration_id: Option<&str>,
+        token: Option<&str>,
+    ) -> usize {
+        self.0.as_mut().map_or(0, |i| {
+            crate::push::delete(&mut i.push, registration_id, token)
+        })
     }
 
     pub fn append_call(&mut self, entry: NewCallLog, limit: usize) -> CallLogEntry {

@@ -28,6 +28,7 @@ use crate::org::{Enterprise, Group};
 use crate::password::{
     AuthOutcome, PasswordError, PasswordPolicy, Secret, check_passcode_text, check_password_text,
 };
+use crate::push::PushRegistration;
 use crate::services::{
     BusyLampField, Service, ServiceKind, ServiceSettings, SettingsProblem, VoiceMessaging,
 };
@@ -677,6 +678,39 @@ impl Store {
     /// New/old (urgent) counts for the message-waiting indicator.
     pub fn message_summary(&self, user: UserIdx) -> Result<MessageSummary, StoreError> {
         Ok(self.get_user(user)?.logs.lock().summary())
+    }
+
+    // ----- push notification registrations --------------------------------------------
+
+    /// The user's push notification registrations, oldest first.
+    pub fn push_registrations(&self, user: UserIdx) -> Result<Vec<PushRegistration>, StoreError> {
+        Ok(self.get_user(user)?.logs.lock().push_registrations())
+    }
+
+    /// Adds a registration, replacing one with the same `registration_id`; `Ok(true)` when
+    /// one was replaced.
+    pub fn add_push_registration(
+        &self,
+        user: UserIdx,
+        reg: PushRegistration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.get_user(user)?.logs.lock().add_push_registration(reg))
+    }
+
+    /// Deregisters: registrations with this `registration_id` (all when `None`); with
+    /// `token`, only that token (a registration left without tokens goes too). Returns how
+    /// many registrations (or, with `token`, tokens) were removed.
+    pub fn delete_push_registration(
+        &self,
+        user: UserIdx,
+        registration_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .get_user(user)?
+            .logs
+            .lock()
+            .delete_push_registration(registration_id, token))
     }
 
     // ----- authentication and passwords ----------------------------------------------

@@ -10,7 +10,8 @@ use bwlab_model::services::{
 use bwlab_model::spec::{DeviceSpec, LineSpec, UserSpec};
 use bwlab_model::{
     AdminType, CallLogKind, DeviceLevel, EndpointType, LabData, NewCallLog, NewVoiceMessage,
-    ServiceKind, ServiceSettings, Store, StoreError, synthetic_lab_yaml,
+    PushRegistration, PushToken, ServiceKind, ServiceSettings, Store, StoreError,
+    synthetic_lab_yaml,
 };
 use time::macros::datetime;
 
@@ -329,6 +330,38 @@ fn call_logs_and_voice_messages() {
         s.deposit_voice_message(bob, NewVoiceMessage::default()),
         Err(StoreError::NotAssigned(ServiceKind::VoiceMessaging))
     );
+}
+
+#[test]
+fn push_registrations_per_user() {
+    let s = built();
+    let alice = s.find_user("alice@lab.example").unwrap().idx;
+    let reg = |id: &str, token: &str| PushRegistration {
+        application_id: "com.example.app".into(),
+        registration_id: id.into(),
+        tokens: vec![PushToken {
+            token: token.into(),
+            token_type: Some("VoIP".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert!(s.push_registrations(alice).unwrap().is_empty());
+    assert!(!s.add_push_registration(alice, reg("r1", "t1")).unwrap());
+    assert!(!s.add_push_registration(alice, reg("r2", "t2")).unwrap());
+    assert!(s.add_push_registration(alice, reg("r1", "t3")).unwrap());
+    let list = s.push_registrations(alice).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].tokens[0].token, "t3");
+    assert_eq!(
+        s.delete_push_registration(alice, None, Some("t2")).unwrap(),
+        1
+    );
+    assert_eq!(
+        s.delete_push_registration(alice, Some("r1"), None).unwrap(),
+        1
+    );
+    assert!(s.push_registrations(alice).unwrap().is_empty());
 }
 
 #[test]

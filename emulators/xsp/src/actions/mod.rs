@@ -5,12 +5,13 @@ mod call_logs;
 mod calls;
 mod directories;
 mod profile;
+mod push;
 mod services;
 mod versions;
 mod voice_messages;
 
 use bwlab_model::User;
-use bwlab_profiles::XsiVersion;
+use bwlab_profiles::{Feature, XsiVersion};
 use bwlab_xsi::{ErrorCode, XsiDocument};
 use hyper::Method;
 use hyper::header::{HeaderValue, SET_COOKIE};
@@ -46,6 +47,10 @@ enum Resource {
     /// `{id}/MarkAsRead` (true) / `MarkAsUnread` (false).
     VoiceMessageMark(String, bool),
     Calls,
+    /// `profile/PushNotificationRegistrations`.
+    PushRegistrations,
+    /// `profile/PushNotificationRegistrations/new`.
+    PushRegistrationNew,
 }
 
 impl Resource {
@@ -55,6 +60,8 @@ impl Resource {
             Resource::CallLogs(_, _, Some(_)) => "DELETE",
             Resource::CallLogs(..) | Resource::VoiceMessage(_) => "GET, DELETE",
             Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..) => "PUT",
+            Resource::PushRegistrations => "GET, DELETE",
+            Resource::PushRegistrationNew => "POST",
             _ => "GET",
         }
     }
@@ -100,6 +107,21 @@ fn route_authenticated(
                 [p, d] if matches(p, "profile") && matches(d, "device") => Resource::Devices,
                 [p, d, port] if matches(p, "profile") && matches(d, "device") => {
                     Resource::Device(port.clone())
+                }
+                [p, n, more @ ..]
+                    if matches(p, "profile") && matches(n, "PushNotificationRegistrations") =>
+                {
+                    if !shared
+                        .profile
+                        .supports(Feature::XsiPushNotificationRegistrations)
+                    {
+                        return Err(not_found());
+                    }
+                    match more {
+                        [] => Resource::PushRegistrations,
+                        [new] if matches(new, "new") => Resource::PushRegistrationNew,
+                        _ => return Err(not_found()),
+                    }
                 }
                 [s] if matches(s, "services") => Resource::Services,
                 [s, name] if matches(s, "services") => {
@@ -155,13 +177,16 @@ fn route_authenticated(
         (
             Resource::CallLogs(_, _, Some(_))
             | Resource::VoiceMessagesMarkAll(_)
-            | Resource::VoiceMessageMark(..),
+            | Resource::VoiceMessageMark(..)
+            | Resource::PushRegistrationNew,
             &Method::GET,
         ) => return Err(Fail::method_not_allowed(resource.allow())),
         (_, &Method::GET) => false,
         (Resource::CallLogs(..) | Resource::VoiceMessage(_), &Method::DELETE) => true,
         (Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..), &Method::PUT) => true,
         (Resource::Service(_) | Resource::Device(_), &Method::PUT) => true,
+        (Resource::PushRegistrations, &Method::DELETE) => true,
+        (Resource::PushRegistrationNew, &Method::POST) => true,
         _ => return Err(Fail::method_not_allowed(resource.allow())),
     };
     let target = match target {
@@ -188,6 +213,9 @@ fn route_authenticated(
         (Resource::VoiceMessage(m), Some(u)) => voice_messages::get(shared, ex, &u, &m),
         (Resource::VoiceMessageMark(m, r), Some(u)) => voice_messages::mark(shared, ex, &u, &m, r),
         (Resource::Calls, Some(u)) => calls::list(shared, ex, &u),
+        (Resource::PushRegistrations, Some(u)) if write => push::delete(shared, ex, &u),
+        (Resource::PushRegistrations, Some(u)) => push::list(shared, ex, &u),
+        (Resource::PushRegistrationNew, Some(u)) => push::register(shared, ex, &u),
         _ => Err(not_found()),
     }
 }

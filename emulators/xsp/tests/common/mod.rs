@@ -115,6 +115,17 @@ admins:
   - {login: telco-admin@lab.example, password: Telco-pw1, enterprise: telco}
 "#;
 
+/// A profile without push notification registrations (none of the built-in ones lacks them).
+const NO_PUSH_PROFILE: &str = r#"
+name = "r22-no-push"
+extends = "r22-unpatched"
+description = "R22 without Xsi push notification registrations (tests only)"
+
+[features]
+xsi_push_notification_registrations = false
+xsi_push_event_detail = false
+"#;
+
 pub struct Lab {
     pub pki: LabPki,
     pub store: Store,
@@ -154,10 +165,11 @@ impl Lab {
         if settings.client_trust_anchors.is_empty() {
             settings.client_trust_anchors = pki.webex_trust_anchors();
         }
-        let profile = Profiles::builtin()
-            .get(opts.profile)
-            .expect("profile")
-            .clone();
+        let mut profiles = Profiles::builtin();
+        profiles
+            .load_str("test-profiles", NO_PUSH_PROFILE)
+            .expect("test profile");
+        let profile = profiles.get(opts.profile).expect("profile").clone();
         let xsp = XspNode::builder("xsp1")
             .identity(pki.node("xsp1").expect("node identity").clone())
             .store(store.clone())
