@@ -117,21 +117,24 @@ pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Inc
 fn run(shared: &Shared, ex: &mut Exchange) -> Resp {
     match guard(|| crate::webapps::dispatch(shared, ex)) {
         Ok(r) => r,
-        Err(msg) => {
-            ex.auth.get_or_insert("panic");
-            shared
-                .journal
-                .record(
-                    Arc::clone(&shared.name),
-                    Kind::Http,
-                    format!("handler panicked on {} {}: {msg}", ex.method, ex.path),
-                )
-                .peer(ex.conn.peer)
-                .attr("panic", msg)
-                .commit();
-            Fail::new(ErrorCode::InternalError).into_response(&ex.meta())
-        }
+        Err(msg) => panicked(shared, ex, msg),
     }
+}
+
+/// The answer to a handler that panicked: journalled, and a 500 `ErrorInfo` to the client.
+pub(crate) fn panicked(shared: &Shared, ex: &mut Exchange, msg: String) -> Resp {
+    ex.auth.get_or_insert("panic");
+    shared
+        .journal
+        .record(
+            Arc::clone(&shared.name),
+            Kind::Http,
+            format!("handler panicked on {} {}: {msg}", ex.method, ex.path),
+        )
+        .peer(ex.conn.peer)
+        .attr("panic", msg)
+        .commit();
+    Fail::new(ErrorCode::InternalError).into_response(&ex.meta())
 }
 
 /// Runs `f`, turning a panic into its message.

@@ -333,20 +333,7 @@ pub(crate) async fn handle(shared: &Shared, ex: &mut Exchange) -> Resp {
     let r = CatchUnwind(Box::pin(handle_inner(shared, ex))).await;
     match r {
         Ok(resp) => resp,
-        Err(msg) => {
-            ex.auth.get_or_insert("panic");
-            shared
-                .journal
-                .record(
-                    Arc::clone(&shared.name),
-                    Kind::Http,
-                    format!("handler panicked on {} {}: {msg}", ex.method, ex.path),
-                )
-                .peer(ex.conn.peer)
-                .attr("panic", msg)
-                .commit();
-            Fail::new(ErrorCode::InternalError).into_response(&ex.meta())
-        }
+        Err(msg) => crate::journal::panicked(shared, ex, msg),
     }
 }
 
