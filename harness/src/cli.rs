@@ -184,6 +184,10 @@ pub struct UpArgs {
     /// Directory for the lab's state (exported certificates); default `.bwlab` here.
     #[arg(long, value_name = "DIR", default_value = ".bwlab")]
     pub state_dir: PathBuf,
+    /// AuthService key pair of the XSP farm as a PEM file: imported if it exists, else
+    /// created and written there (share it between labs to share BroadWorks tokens).
+    #[arg(long, value_name = "FILE")]
+    pub authservice_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

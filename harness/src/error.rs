@@ -31,6 +31,12 @@ pub enum LabError {
     Tls(#[from] bwlab_pki::TlsError),
     #[error("node {0} has no certificate in the lab PKI")]
     MissingCertificate(String),
+    /// The AuthService key file could not be read, parsed or written.
+    #[error("AuthService keys: {message}")]
+    AuthKeys {
+        /// What went wrong, with the file name.
+        message: String,
+    },
 }
 
 impl LabError {
@@ -45,7 +51,7 @@ impl LabError {
             | LabError::Xsp(_)
             | LabError::Cloud(_)
             | LabError::Tls(_) => exit::ENVIRONMENT,
-            LabError::MissingCertificate(_) => exit::BAD_INPUT,
+            LabError::MissingCertificate(_) | LabError::AuthKeys { .. } => exit::BAD_INPUT,
         }
     }
 }

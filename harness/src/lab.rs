@@ -44,6 +44,7 @@ pub struct LabBuilder {
     ports: Ports,
     clock: Option<LabClock>,
     state_dir: Option<PathBuf>,
+    authservice_keys_file: Option<PathBuf>,
 }
 
 impl Default for LabBuilder {
@@ -57,6 +58,7 @@ impl Default for LabBuilder {
             ports: Ports::Ephemeral,
             clock: None,
             state_dir: None,
+            authservice_keys_file: None,
         }
     }
 }
@@ -121,6 +123,15 @@ impl LabBuilder {
     }
 
     /// Writes the PKI (CA bundle and certificates) under `dir/pki` when the lab starts.
+    /// The AuthService key pair of the farm as a PEM file (`KeyManagement> exportKeys` /
+    /// `importKeys`): imported when the file exists, otherwise created at start and exported
+    /// there, so another lab (or a later run) started with the same file shares the keys and
+    /// accepts this lab's BroadWorks tokens. Default: a fresh pair per lab, in memory.
+    pub fn authservice_keys_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.authservice_keys_file = Some(path.into());
+        self
+    }
+
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
         self
@@ -206,7 +217,14 @@ impl LabBuilder {
         // XSPs bind first so DNS records carry their real (possibly ephemeral) ports. Their
         // AuthServices share one key set (as the guide requires) and validate CI tokens at
         // the IdP proxy, whose address is known only once the cloud runs.
-        let auth_keys = AuthKeys::new();
+        let auth_keys = match &self.authservice_keys_file {
+            Some(path) => {
+                AuthKeys::load_or_create(path)
+                    .map_err(|message| LabError::AuthKeys { message })?
+                    .0
+            }
+            None => AuthKeys::new(),
+        };
         let ci_validator = Arc::new(LateValidator::default());
         let mut xsps = Vec::new();
         for node in topology.xsp_nodes().filter(|n| n.implemented) {

@@ -104,7 +104,10 @@ fn builder(args: &LabArgs) -> LabBuilder {
 }
 
 async fn up(args: cli::UpArgs) -> i32 {
-    let builder = builder(&args.lab).state_dir(args.state_dir.clone());
+    let mut builder = builder(&args.lab).state_dir(args.state_dir.clone());
+    if let Some(keys) = &args.authservice_keys {
+        builder = builder.authservice_keys_file(keys);
+    }
     if !args.lab.localhost && builder.plan().is_ok_and(|p| p.host == Host::Localhost) {
         eprintln!("note: extra loopback addresses are not usable here; every node is on 127.0.0.1");
     }

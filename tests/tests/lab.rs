@@ -193,3 +193,43 @@ async fn node_certificates_name_only_their_own_hosts() {
     }
     lab.shutdown().await;
 }
+
+#[tokio::test]
+async fn labs_share_authservice_keys_through_a_pem_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authService.keys");
+    let a = Lab::builder()
+        .authservice_keys_file(&file)
+        .start()
+        .await
+        .unwrap();
+    assert!(a.auth_keys().is_created(), "created at start and exported");
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let b = Lab::builder()
+        .authservice_keys_file(&file)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(a.auth_keys().key_id(), b.auth_keys().key_id());
+    let c = Lab::builder().start().await.unwrap();
+    assert!(
+        !c.auth_keys().is_created(),
+        "default: a fresh pair, made on first need"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
+
+    std::fs::write(&file, "garbage").unwrap();
+    match Lab::builder().authservice_keys_file(&file).start().await {
+        Err(e @ LabError::AuthKeys { .. }) => {
+            assert!(e.to_string().contains("authService.keys"), "{e}")
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a garbage key file was accepted"),
+    }
+}

@@ -2,6 +2,10 @@
 //! implemented Xsi resource over real sockets, and validates each XML document the XSP sends
 //! (answers and `ErrorInfo` refusals alike) against the BroadWorks Xsi schemas with `xmllint`.
 //!
+//! Before the labs start, an offline step renders one sample of every Xsi-Events document
+//! bwlab-xsi writes (channels, subscriptions, event responses, every event type) and
+//! validates those too (see `events.rs`).
+//!
 //! The schemas are third-party material and are not part of the repository; point `--xsd` at
 //! a copy (CI uses `../shared/xsd`).
 
@@ -14,6 +18,8 @@ use bwlab::Lab;
 use clap::{Parser, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod events;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "bwlab project chores")]
@@ -72,6 +78,8 @@ const CHECKS: &[Check] = &[
     get("/versions"),
     get("/user/alice@lab.example/profile"),
     get("/user/alice@lab.example/profile/Device"),
+    // Seeded by `seed_registrations`.
+    get("/user/alice@lab.example/profile/Registrations"),
     get("/user/alice@lab.example/profile/LoginToken"),
     get("/user/alice@lab.example/profile/DeviceToken"),
     get("/user/alice@lab.example/services"),
@@ -92,6 +100,10 @@ const CHECKS: &[Check] = &[
     get("/user/alice@lab.example/directories/EnterpriseCommon"),
     get("/user/alice@lab.example/directories/GroupCommon"),
     get("/user/alice@lab.example/directories/CallLogs"),
+    // Single-type answers: a `CallLogs` root holding one list (spec notes 7.1 item 3).
+    get("/user/alice@lab.example/directories/CallLogs/Placed"),
+    get("/user/alice@lab.example/directories/CallLogs/Received"),
+    get("/user/alice@lab.example/directories/CallLogs/Missed"),
     get("/user/alice@lab.example/VoiceMessagingMessages"),
     get("/user/alice@lab.example/calls"),
     // Seeded by `seed_push_registrations`.
@@ -104,7 +116,16 @@ const CHECKS: &[Check] = &[
         auth: ADMIN,
         status: 200,
     },
-    // The AuthService refuses Basic callers in CI-token mode, with an ErrorInfo.
+    // AuthService answers are JSON when successful (nothing for the schema); its refusals
+    // are ErrorInfo documents: a `key` that is no RSA public key, and a Basic caller in
+    // CI-token mode.
+    Check {
+        method: "GET",
+        root: "/authService",
+        path: "/token?key=bm90LWEta2V5",
+        auth: ALICE,
+        status: 400,
+    },
     Check {
         method: "GET",
         root: "/authService",
@@ -153,28 +174,33 @@ const CHECKS: &[Check] = &[
 /// Elements a patched release emits that the shared (2017) schemas predate. They are cut
 /// out before validation, and the run says so, so the rest of the document is still checked.
 /// `isOwner` is the shared-line owner flag (patch ap384179); its real name is not in the
-/// sources, so bwlab defines it (see docs/xsp.md).
-const NEWER_THAN_SCHEMA: &[&str] = &["isOwner"];
+/// sources, so bwlab defines it (see docs/xsp.md). `callerIdDisposition` is bwlab's own
+/// leaf on the `call` of Xsi-Events call events (`bwlab_xsi::documents::events::Call`).
+const NEWER_THAN_SCHEMA: &[&str] = &["isOwner", "callerIdDisposition"];
 
-/// Removes every `<name>…</name>` (and `<name/>`) from `xml`; returns the count.
+/// Removes every `<name>…</name>` (and `<name/>`) from `xml`, also in the `xsi:`-prefixed
+/// form Xsi-Events documents use; returns the count.
 fn strip_elements(xml: &mut String, name: &str) -> usize {
     let mut count = 0;
-    loop {
-        let open = format!("<{name}>");
-        let empty = format!("<{name}/>");
-        if let Some(start) = xml.find(&open) {
-            let close = format!("</{name}>");
-            let Some(end) = xml[start..].find(&close).map(|e| start + e + close.len()) else {
-                return count;
-            };
-            xml.replace_range(start..end, "");
-        } else if let Some(start) = xml.find(&empty) {
-            xml.replace_range(start..start + empty.len(), "");
-        } else {
-            return count;
+    for prefix in ["", "xsi:"] {
+        let open = format!("<{prefix}{name}>");
+        let empty = format!("<{prefix}{name}/>");
+        let close = format!("</{prefix}{name}>");
+        loop {
+            if let Some(start) = xml.find(&open) {
+                let Some(end) = xml[start..].find(&close).map(|e| start + e + close.len()) else {
+                    break;
+                };
+                xml.replace_range(start..end, "");
+            } else if let Some(start) = xml.find(&empty) {
+                xml.replace_range(start..start + empty.len(), "");
+            } else {
+                break;
+            }
+            count += 1;
         }
-        count += 1;
     }
+    count
 }
 
 fn main() -> ExitCode {
@@ -215,6 +241,16 @@ fn conformance(xsd: &Path, profiles: &[String], keep: Option<PathBuf>) -> ExitCo
     };
     let mut failures = 0usize;
     let mut documents = 0usize;
+    match events::check(&schema, &out_dir.join("xsi-events")) {
+        Ok((d, f)) => {
+            documents += d;
+            failures += f;
+        }
+        Err(e) => {
+            eprintln!("error: Xsi-Events documents: {e}");
+            return ExitCode::from(4);
+        }
+    }
     for profile in profiles {
         let dir = out_dir.join(profile);
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -349,6 +385,54 @@ fn seed_push_registrations(lab: &Lab) -> Result<(), String> {
     Ok(())
 }
 
+/// Registers alice's Webex desktop line (every field filled) and her shared appearance.
+fn seed_registrations(lab: &Lab) -> Result<(), String> {
+    use bwlab::model::Registration;
+    let store = lab.data();
+    let until = store.now() + std::time::Duration::from_secs(3600);
+    let mut full = Registration::new("sip:alice_pc@198.51.100.7:5061;transport=tls", until);
+    full.public_addr = Some(SocketAddr::from(([198, 51, 100, 7], 5061)));
+    full.private_addr = Some(SocketAddr::from(([10, 0, 0, 7], 5060)));
+    full.user_agent = Some("Webex/43.10 (Windows)".into());
+    full.path = Some("<sip:sbc.lab.example;lr>".into());
+    let sca = Registration::new("sip:alice_sca_8851@10.0.0.9:5060", until);
+    for (port, reg) in [
+        ("alice_pc@lab.example", full),
+        ("alice_sca_8851@lab.example", sca),
+    ] {
+        if !store.register(port, reg) {
+            return Err(format!("no line port {port} in the lab"));
+        }
+    }
+    Ok(())
+}
+
+/// One call log of each type for alice, so the call-log documents carry entries.
+fn seed_call_logs(lab: &Lab) -> Result<(), String> {
+    use bwlab::model::{CallLogKind, NewCallLog};
+    let store = lab.data();
+    let alice = store
+        .find_user("alice@lab.example")
+        .ok_or("no alice in the lab")?
+        .idx;
+    for (kind, name, number) in [
+        (CallLogKind::Placed, "Bob Builder", "+15550100102"),
+        (CallLogKind::Received, "Carol Ng", "103"),
+        (CallLogKind::Missed, "Unknown", "+442071838750"),
+    ] {
+        let entry = NewCallLog {
+            kind,
+            name: name.into(),
+            number: number.into(),
+            time: store.now(),
+        };
+        store
+            .append_call_log(alice, entry)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 struct Fetched {
     method: &'static str,
     /// The path as shown: below the Xsi-Actions root, or absolute for other web apps.
@@ -374,6 +458,8 @@ async fn fetch_all(profile: &str, dir: &Path) -> Result<Vec<Fetched>, String> {
         .map(|(_, h)| h.https_addr())
         .ok_or("the lab has no XSP")?;
     seed_push_registrations(&lab)?;
+    seed_registrations(&lab)?;
+    seed_call_logs(&lab)?;
     let mut out = Vec::new();
     for (i, check) in CHECKS.iter().enumerate() {
         let (status, content_type, body) = request(&lab, xsp, check)
@@ -480,5 +566,10 @@ mod tests {
         let mut xml = "<a><isOwner>true</isOwner><b/><isOwner/></a>".to_string();
         assert_eq!(strip_elements(&mut xml, "isOwner"), 2);
         assert_eq!(xml, "<a><b/></a>");
+        let mut xml = "<xsi:call><xsi:startTime>1</xsi:startTime>\
+            <xsi:callerIdDisposition>withheld</xsi:callerIdDisposition></xsi:call>"
+            .to_string();
+        assert_eq!(strip_elements(&mut xml, "callerIdDisposition"), 1);
+        assert_eq!(xml, "<xsi:call><xsi:startTime>1</xsi:startTime></xsi:call>");
     }
 }

@@ -4,7 +4,11 @@
 //! Each line is one user's endpoint: the user's primary endpoint, or a Shared Call
 //! Appearance of that user's line on somebody else's (or a second) device.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -83,9 +87,54 @@ pub struct Line {
     /// SIP digest password.
     pub auth_password: Option<String>,
     pub(crate) allow_termination: AtomicBool,
+    /// Current SIP registrations (contact bindings) of this line; see [`Registration`].
+    pub(crate) registrations: Mutex<Vec<Registration>>,
+}
+
+/// One SIP registration (contact binding) of a line, as the AS keeps it after a REGISTER
+/// (Xsi `profile/Registrations`). Written by whatever plays the registrar (a SIP emulator, a
+/// scenario, a test) through [`Store::register`](crate::Store::register).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The Contact URI (`sip:alice_1@198.51.100.7:5061;transport=tls`).
+    pub uri: String,
+    /// When the binding lapses (lab clock); expired bindings are not listed.
+    pub expires_at: OffsetDateTime,
+    /// Where the REGISTER came from (top Via `received`/`rport`).
+    pub public_addr: Option<SocketAddr>,
+    /// The address the device put in its Via (behind NAT it differs from the public one).
+    pub private_addr: Option<SocketAddr>,
+    /// The REGISTER's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The REGISTER's `Path` header (routing back to the device through an SBC).
+    pub path: Option<String>,
+}
+
+impl Registration {
+    /// A binding of `uri` until `expires_at`, with nothing else known.
+    pub fn new(uri: impl Into<String>, expires_at: OffsetDateTime) -> Self {
+        Registration {
+            uri: uri.into(),
+            expires_at,
+            public_addr: None,
+            private_addr: None,
+            user_agent: None,
+            path: None,
+        }
+    }
 }
 
 impl Line {
+    /// The line's registrations still live at `now`, oldest first.
+    pub fn registrations(&self, now: OffsetDateTime) -> Vec<Registration> {
+        self.registrations
+            .lock()
+            .iter()
+            .filter(|r| r.expires_at > now)
+            .cloned()
+            .collect()
+    }
+
     /// Whether incoming calls are offered to this endpoint (Xsi `allowTermination`; false
     /// means push notifications only).
     pub fn allow_termination(&self) -> bool {

@@ -80,7 +80,7 @@ mod yaml;
 
 pub use admin::{Admin, AdminScope, AdminType};
 pub use builder::LabBuilder;
-pub use device::{Device, DeviceLevel, EndpointType, Line};
+pub use device::{Device, DeviceLevel, EndpointType, Line, Registration};
 pub use error::{ErrorKind, LabError, LabErrors, SourcePos};
 pub use ids::{AdminIdx, DeviceIdx, E164, EnterpriseIdx, GroupIdx, Mac, UserIdx};
 pub use logs::{

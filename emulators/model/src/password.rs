@@ -139,6 +139,10 @@ pub struct PasswordState {
     pub failed_attempts: u32,
     /// Locked accounts refuse every login until unlocked.
     pub locked: bool,
+    /// Credential generation: goes up whenever a secret changes or the account is locked,
+    /// so that anything that authenticated earlier (an Xsi session cookie) can tell that
+    /// it must check again. See [`PasswordState::still_admits`].
+    pub generation: u64,
 }
 
 /// Which secret a login attempt presents.
@@ -186,7 +190,37 @@ impl PasswordState {
             expires_at: None,
             failed_attempts: 0,
             locked: false,
+            generation: 0,
         }
+    }
+
+    /// Whether a login made at credential generation `generation` may still be relied on
+    /// at `now`: the account is not locked, no secret changed and no lock happened since
+    /// (the generation is the same), and the password has not expired under an enforcing
+    /// policy. An expired password without enforcement still admits, as at login.
+    pub fn still_admits(
+        &self,
+        generation: u64,
+        policy: &PasswordPolicy,
+        now: OffsetDateTime,
+    ) -> bool {
+        !self.locked
+            && self.generation == generation
+            && !(policy.enforce_password_change_on_expiry && self.days_since_expiry(now).is_some())
+    }
+
+    /// Locks the account (a new credential generation).
+    pub fn lock(&mut self) {
+        if !self.locked {
+            self.locked = true;
+            self.generation = self.generation.wrapping_add(1);
+        }
+    }
+
+    /// Sets the voice-portal passcode (a new credential generation).
+    pub fn set_passcode(&mut self, passcode: Option<String>) {
+        self.passcode = passcode;
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Checks `candidate` at `now` and updates the failure counter and lock.
@@ -210,7 +244,7 @@ impl PasswordState {
         if expected != Some(candidate) {
             self.failed_attempts = self.failed_attempts.saturating_add(1);
             if policy.lockout_threshold > 0 && self.failed_attempts >= policy.lockout_threshold {
-                self.locked = true;
+                self.lock();
             }
             return Verdict::WrongPassword;
         }
@@ -248,6 +282,7 @@ impl PasswordState {
     /// Sets a new portal password and restarts its lifetime per `policy`.
     pub fn set_portal(&mut self, new: &str, policy: &PasswordPolicy, now: OffsetDateTime) {
         self.portal = new.to_owned();
+        self.generation = self.generation.wrapping_add(1);
         self.expires_at = policy
             .expires_after_days
             .map(|d| now + StdDuration::from_secs(u64::from(d) * 86_400));

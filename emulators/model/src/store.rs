@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use time::OffsetDateTime;
 
 use crate::admin::Admin;
-use crate::device::{Device, EndpointType};
+use crate::device::{Device, EndpointType, Registration};
 use crate::error::{ErrorKind, FieldPath, Issue, LabErrors};
 use crate::ids::{
     AdminIdx, DeviceIdx, EnterpriseIdx, GroupIdx, Mac, UserIdx, login_key, number_key,
@@ -551,6 +551,32 @@ impl Store {
         Ok(())
     }
 
+    /// Read-modify-write of one assigned service under the user's service lock: `f` gets
+    /// the current settings, changes them, and the result is checked and stored before the
+    /// lock is released. Concurrent updates of the same user therefore never lose each
+    /// other's fields (a partial Xsi PUT merges into what the previous PUT left).
+    ///
+    /// `f` returning an error leaves the settings untouched, and so do settings that break
+    /// a rule ([`StoreError::InvalidSettings`]). Keep `f` short: it holds the user's
+    /// service lock (other users are unaffected).
+    pub fn update_service<S: Service, R, E: From<StoreError>>(
+        &self,
+        user: UserIdx,
+        f: impl FnOnce(&mut S) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let u = self.get_user(user)?;
+        let mut services = u.services.write();
+        let mut settings = services
+            .typed::<S>()
+            .cloned()
+            .ok_or(StoreError::NotAssigned(S::KIND))?;
+        let out = f(&mut settings)?;
+        let settings: ServiceSettings = settings.into();
+        self.check_settings(&settings)?;
+        services.put(settings);
+        Ok(out)
+    }
+
     /// Assigns a service with default settings. `Ok(false)` if it was already assigned
     /// (its settings are kept).
     pub fn assign_service(&self, user: UserIdx, kind: ServiceKind) -> Result<bool, StoreError> {
@@ -736,6 +762,48 @@ impl Store {
         AuthOutcome::from_verdict(verdict, user)
     }
 
+    /// The credential generation of the account a login names (user id, alternate id,
+    /// directory number, or administrator login, looked up in that order), read *before*
+    /// checking the login: whatever opens a session records it, and
+    /// [`session_valid_for_user`](Self::session_valid_for_user) /
+    /// [`session_valid_for_admin`](Self::session_valid_for_admin) later tell whether the
+    /// account was locked, had a secret changed or expired (when enforced) since. Reading
+    /// it first means a change racing with the login makes the session stale, never the
+    /// other way round.
+    pub fn credential_generation(&self, login: &str) -> Option<u64> {
+        if let Some(u) = self.find_user(login).or_else(|| self.find_by_number(login)) {
+            return Some(u.password.lock().generation);
+        }
+        self.find_admin(login).map(|a| a.password.lock().generation)
+    }
+
+    /// Whether a session a user opened at credential generation `generation` still
+    /// stands at `now` (see [`PasswordState::still_admits`]).
+    pub fn session_valid_for_user(
+        &self,
+        user: &User,
+        generation: u64,
+        now: OffsetDateTime,
+    ) -> bool {
+        user.password
+            .lock()
+            .still_admits(generation, &self.policy(), now)
+    }
+
+    /// Whether an administrator's session opened at `generation` still stands at `now`
+    /// (the same rules as for users).
+    pub fn session_valid_for_admin(
+        &self,
+        admin: &Admin,
+        generation: u64,
+        now: OffsetDateTime,
+    ) -> bool {
+        admin
+            .password
+            .lock()
+            .still_admits(generation, &self.policy(), now)
+    }
+
     /// Whole days until the user's password expires (Xsi `passwordExpiresDays`).
     pub fn days_to_expiry(
         &self,
@@ -790,7 +858,7 @@ impl Store {
             .get_user(user)
             .map_err(|_| PasswordError::NoSuchAccount)?;
         check_passcode_text(passcode)?;
-        u.password.lock().passcode = Some(passcode.to_owned());
+        u.password.lock().set_passcode(Some(passcode.to_owned()));
         Ok(())
     }
 
@@ -812,7 +880,7 @@ impl Store {
 
     /// Locks a user out (as if the threshold had been reached).
     pub fn lock(&self, user: UserIdx) -> Result<(), StoreError> {
-        self.get_user(user)?.password.lock().locked = true;
+        self.get_user(user)?.password.lock().lock();
         Ok(())
     }
 
@@ -868,6 +936,53 @@ impl Store {
             }
             None => false,
         }
+    }
+
+    /// Records a SIP registration of a line (the registrar's side of a REGISTER): a
+    /// binding with the same Contact URI is replaced, others are kept; bindings that have
+    /// expired are dropped. `false` if there is no such line port.
+    pub fn register(&self, line_port: &str, registration: Registration) -> bool {
+        let Some((d, l)) = self.find_endpoint(line_port) else {
+            return false;
+        };
+        let now = self.now();
+        let mut regs = d.lines[l].registrations.lock();
+        regs.retain(|r| r.expires_at > now && r.uri != registration.uri);
+        regs.push(registration);
+        true
+    }
+
+    /// Removes a line's registrations: the binding with this Contact URI, or all with
+    /// `None` (REGISTER with `Expires: 0`, `Contact: *`). Returns how many live bindings went.
+    pub fn unregister(&self, line_port: &str, uri: Option<&str>) -> usize {
+        let Some((d, l)) = self.find_endpoint(line_port) else {
+            return 0;
+        };
+        let now = self.now();
+        let mut regs = d.lines[l].registrations.lock();
+        let before = regs.iter().filter(|r| r.expires_at > now).count();
+        regs.retain(|r| r.expires_at > now && uri.is_some_and(|u| u != r.uri));
+        before - regs.len()
+    }
+
+    /// A user's live registrations over all its endpoints (primary and shared
+    /// appearances), in endpoint order: device, line index and binding.
+    pub fn user_registrations(
+        &self,
+        user: UserIdx,
+    ) -> Result<Vec<(Arc<Device>, usize, Registration)>, StoreError> {
+        let now = self.now();
+        Ok(self
+            .user_endpoints(user)?
+            .into_iter()
+            .flat_map(|(d, l)| {
+                d.lines[l]
+                    .registrations(now)
+                    .into_iter()
+                    .map(move |r| (Arc::clone(&d), l, r))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
     }
 
     /// Adds a device at run time. Error paths start with `device`.

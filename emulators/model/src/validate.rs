@@ -1299,6 +1299,7 @@ pub(crate) fn parse_device(
             auth_username: l.auth_username.clone(),
             auth_password: l.auth_password.clone(),
             allow_termination: AtomicBool::new(l.allow_termination),
+            registrations: parking_lot::Mutex::new(Vec::new()),
         });
     }
     // Owning organisation: explicit, else the first line's user's.

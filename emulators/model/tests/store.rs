@@ -10,7 +10,7 @@ use bwlab_model::services::{
 use bwlab_model::spec::{DeviceSpec, LineSpec, UserSpec};
 use bwlab_model::{
     AdminType, CallLogKind, DeviceLevel, EndpointType, LabData, NewCallLog, NewVoiceMessage,
-    PushRegistration, PushToken, ServiceKind, ServiceSettings, Store, StoreError,
+    PushRegistration, PushToken, Registration, ServiceKind, ServiceSettings, Store, StoreError,
     synthetic_lab_yaml,
 };
 use time::macros::datetime;
@@ -270,6 +270,69 @@ fn services_assign_get_put_unassign() {
 }
 
 #[test]
+fn update_service_is_read_modify_write_under_the_user_lock() {
+    let s = built();
+    let alice = s.find_user("alice@lab.example").unwrap().idx;
+    // Two fields changed by two sets of threads: with a read-then-put, one side's last
+    // write would overwrite the other's field; under update_service both survive.
+    s.put_service(
+        alice,
+        DoNotDisturb {
+            active: false,
+            ring_splash: false,
+        },
+    )
+    .unwrap();
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let s = &s;
+            scope.spawn(move || {
+                for _ in 0..200 {
+                    s.update_service(alice, |d: &mut DoNotDisturb| {
+                        if i % 2 == 0 {
+                            d.active = !d.active;
+                        } else {
+                            d.ring_splash = !d.ring_splash;
+                        }
+                        Ok::<_, StoreError>(())
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    // Each field was toggled 4 × 200 times: an even count leaves both false.
+    let d: DoNotDisturb = s.service(alice).unwrap();
+    assert!(!d.active && !d.ring_splash, "{d:?}");
+
+    // The closure's value comes back; its error leaves the settings alone.
+    let before: DoNotDisturb = s.service(alice).unwrap();
+    let r = s.update_service(alice, |d: &mut DoNotDisturb| {
+        d.active = true;
+        Err::<(), _>(StoreError::NoSuchUser)
+    });
+    assert_eq!(r, Err(StoreError::NoSuchUser));
+    assert_eq!(s.service::<DoNotDisturb>(alice).unwrap(), before);
+    assert_eq!(
+        s.update_service(alice, |d: &mut DoNotDisturb| Ok::<_, StoreError>(d.active)),
+        Ok(false)
+    );
+    // Invalid results are refused and not stored; unassigned services are refused.
+    s.assign_service(alice, ServiceKind::CallForwardingAlways)
+        .unwrap();
+    let r = s.update_service(alice, |c: &mut CallForwardingAlways| {
+        c.active = true;
+        Ok::<_, StoreError>(())
+    });
+    assert!(matches!(r, Err(StoreError::InvalidSettings(_))), "{r:?}");
+    assert!(!s.service::<CallForwardingAlways>(alice).unwrap().active);
+    assert_eq!(
+        s.update_service(alice, |_: &mut CallWaiting| Ok::<_, StoreError>(())),
+        Err(StoreError::NotAssigned(ServiceKind::CallWaiting))
+    );
+}
+
+#[test]
 fn call_logs_and_voice_messages() {
     let s = built();
     let alice = s.find_user("alice@lab.example").unwrap().idx;
@@ -421,6 +484,48 @@ fn devices_and_endpoints() {
             "device.lines[0].endpoint: carol_1@lab.example already has a primary endpoint",
         ]
     );
+}
+
+#[test]
+fn registrations_per_line_with_expiry() {
+    let s = built();
+    let alice = s.find_user("alice@lab.example").unwrap().idx;
+    let now = s.now();
+    let mut reg = Registration::new(
+        "sip:alice_1@198.51.100.7:5061;transport=tls",
+        now + time::Duration::hours(1),
+    );
+    reg.user_agent = Some("Cisco-CP8851/14.2".into());
+    reg.public_addr = Some("198.51.100.7:5061".parse().unwrap());
+    assert!(s.register("ALICE_1@lab.example", reg.clone()));
+    assert!(s.register(
+        "alice_2@lab.example",
+        Registration::new("sip:alice_2@10.0.0.9", now + time::Duration::minutes(5))
+    ));
+    assert!(!s.register("nobody@lab.example", reg.clone()));
+    // Same contact again replaces; an expired binding is not listed.
+    let mut again = reg.clone();
+    again.expires_at = now + time::Duration::hours(2);
+    assert!(s.register("alice_1@lab.example", again.clone()));
+    assert!(s.register(
+        "alice_1@lab.example",
+        Registration::new("sip:old@10.0.0.1", now - time::Duration::seconds(1))
+    ));
+    let regs = s.user_registrations(alice).unwrap();
+    assert_eq!(regs.len(), 2, "{regs:?}");
+    assert_eq!(regs[0].0.name, "alice-8851");
+    assert_eq!(regs[0].2, again);
+    assert_eq!(regs[1].2.uri, "sip:alice_2@10.0.0.9");
+    let bob = s.find_user("bob@lab.example").unwrap().idx;
+    assert!(s.user_registrations(bob).unwrap().is_empty());
+    // Unregister one contact, then all.
+    assert_eq!(s.unregister("alice_2@lab.example", Some("sip:other")), 0);
+    assert_eq!(
+        s.unregister("alice_2@lab.example", Some("sip:alice_2@10.0.0.9")),
+        1
+    );
+    assert_eq!(s.unregister("alice_1@lab.example", None), 1);
+    assert!(s.user_registrations(alice).unwrap().is_empty());
 }
 
 #[test]

@@ -100,6 +100,17 @@ pub fn diff(a: &Profile, b: &Profile) -> ProfileDiff {
         a.xsi().oldest_protocol_version.to_string(),
         b.xsi().oldest_protocol_version.to_string(),
     );
+    value(
+        "tls.ciphers",
+        a.tls()
+            .ciphers
+            .as_deref()
+            .map_or_else(|| "default".to_owned(), |c| c.join(" ")),
+        b.tls()
+            .ciphers
+            .as_deref()
+            .map_or_else(|| "default".to_owned(), |c| c.join(" ")),
+    );
 
     // Members keep the order they come in (each type's natural order).
     let mut set = |setting: &'static str, x: Vec<String>, y: Vec<String>| {

@@ -35,7 +35,7 @@ pub use error::{Location, ProfileError};
 pub use feature::{Category, Feature, FeatureSet};
 pub use matrix::FeatureMatrix;
 pub use names::UnknownName;
-pub use profile::{FeatureInfo, Profile, Suppressed, XsiSettings};
+pub use profile::{FeatureInfo, Profile, Suppressed, TlsSettings, XsiSettings};
 pub use registry::{Profiles, builtin_source};
 pub use types::{
     Build, ChannelTerminatedReason, EventPackage, Gate, InvalidValue, MinorVersion, Patch,

@@ -57,6 +57,17 @@ pub struct XsiSettings {
     pub channel_terminated_reasons: BTreeSet<ChannelTerminatedReason>,
 }
 
+/// TLS settings of the XSP|ADP HTTP interfaces (`[tls]` in a profile file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsSettings {
+    /// `tls.ciphers`: the cipher suites the interfaces have configured, IANA names in order of
+    /// preference (`…/Interface/Http/SSLCommonSettings/Ciphers`). Names are checked to be IANA
+    /// names when the profile loads (OpenSSL-style names are refused); whether the lab can
+    /// serve each suite is decided when a node starts. `None`: the file sets no list, and
+    /// nodes use their TLS library's defaults.
+    pub ciphers: Option<Vec<String>>,
+}
+
 /// A feature the profile file switches on but that is off because a prerequisite is off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppressed {
@@ -86,6 +97,7 @@ pub struct Profile {
     pub(crate) patches: Vec<Patch>,
     pub(crate) ri_apps: Vec<RiApp>,
     pub(crate) xsi: XsiSettings,
+    pub(crate) tls: TlsSettings,
 }
 
 impl Profile {
@@ -238,6 +250,11 @@ impl Profile {
         &self.xsi
     }
 
+    /// TLS settings of the XSP|ADP HTTP interfaces.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
     /// Whether Xsi-Actions serves `command`: the release lists it and, when the command
     /// belongs to a feature group, that feature is supported.
     pub fn has_command(&self, command: XsiCommand) -> bool {
@@ -283,6 +300,7 @@ impl Serialize for Profile {
             installed_ri_apps: Vec<RiApp>,
             activatable_features: BTreeSet<u32>,
             xsi: &'a XsiSettings,
+            tls: &'a TlsSettings,
         }
         Json {
             name: &self.name,
@@ -300,6 +318,7 @@ impl Serialize for Profile {
             installed_ri_apps: self.installed_ri_apps(),
             activatable_features: self.activatable_features(),
             xsi: &self.xsi,
+            tls: &self.tls,
         }
         .serialize(s)
     }
@@ -326,6 +345,15 @@ impl fmt::Display for Profile {
             "  Xsi:       baseline {}, accepts protocol versions {} to {}",
             self.xsi.baseline, self.xsi.oldest_protocol_version, self.xsi.baseline
         )?;
+        match &self.tls.ciphers {
+            Some(c) => {
+                writeln!(f, "  TLS:       {} cipher suites configured:", c.len())?;
+                for line in pack(c, " ", WIDTH - 4) {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+            None => writeln!(f, "  TLS:       no cipher list (library defaults)")?,
+        }
         let name_width = Feature::ALL
             .iter()
             .map(|f| f.as_str().len())

@@ -13,7 +13,7 @@ use crate::error::{Location, ProfileError};
 use crate::feature::{Feature, FeatureSet};
 use crate::matrix::FeatureMatrix;
 use crate::names::{join, suggest};
-use crate::profile::{FeatureInfo, Profile, Suppressed, XsiSettings};
+use crate::profile::{FeatureInfo, Profile, Suppressed, TlsSettings, XsiSettings};
 use crate::types::{
     Build, ChannelTerminatedReason, EventPackage, Gate, Patch, Platform, Release, RiApp,
     XsiCommand, XsiVersion,
@@ -67,8 +67,16 @@ struct RawProfile {
     patches: Option<Vec<Patch>>,
     ri_apps: Option<Vec<RiApp>>,
     xsi: Option<RawXsi>,
+    tls: Option<RawTls>,
     #[serde(default)]
     features: BTreeMap<Spanned<String>, RawFeature>,
+}
+
+/// `[tls]`: the XSP|ADP HTTP interfaces' TLS configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    ciphers: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -130,6 +138,8 @@ struct Definition {
     extends: Option<(String, Location)>,
     raw: RawProfile,
     features: Vec<(Feature, RawFeature)>,
+    /// `tls.ciphers`, checked and upper-cased.
+    ciphers: Option<Vec<String>>,
 }
 
 fn parse_definition(source: &str, text: &str) -> Result<Definition, ProfileError> {
@@ -158,6 +168,33 @@ fn parse_definition(source: &str, text: &str) -> Result<Definition, ProfileError
             Location::at(source, text, e.span().start),
         )
     });
+    let ciphers = match raw.tls.as_ref().and_then(|t| t.ciphers.as_ref()) {
+        None => None,
+        Some(list) => {
+            if list.is_empty() {
+                return Err(ProfileError::Invalid {
+                    location: name_location,
+                    profile: name,
+                    message: "`tls.ciphers` is empty: an interface needs at least one cipher suite"
+                        .to_owned(),
+                });
+            }
+            let mut names = Vec::with_capacity(list.len());
+            for entry in list {
+                match check_cipher_name(entry.get_ref()) {
+                    Ok(n) => names.push(n),
+                    Err(message) => {
+                        return Err(ProfileError::Invalid {
+                            location: Location::at(source, text, entry.span().start),
+                            profile: name,
+                            message,
+                        });
+                    }
+                }
+            }
+            Some(names)
+        }
+    };
     let mut features = Vec::new();
     for (key, value) in std::mem::take(&mut raw.features) {
         let location = Location::at(source, text, key.span().start);
@@ -178,7 +215,39 @@ fn parse_definition(source: &str, text: &str) -> Result<Definition, ProfileError
         extends,
         raw,
         features,
+        ciphers,
     })
+}
+
+/// A `tls.ciphers` entry must be an IANA cipher-suite name (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`),
+/// as the XSP|ADP CLI requires: OpenSSL-style names (`ECDHE-RSA-AES128-GCM-SHA256`) are refused
+/// with a hint, anything else that is not `TLS_` + letters, digits and `_` too. Returns the name
+/// upper-cased. Whether the lab can serve the suite is decided when a node starts (bwlab-pki).
+fn check_cipher_name(name: &str) -> Result<String, String> {
+    let trimmed = name.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let iana_like = upper.len() > 4
+        && upper.starts_with("TLS_")
+        && upper
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if iana_like {
+        return Ok(upper);
+    }
+    let openssl_like = !trimmed.is_empty()
+        && trimmed.contains('-')
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if openssl_like {
+        Err(format!(
+            "`{trimmed}` in tls.ciphers is an OpenSSL-style cipher name; BroadWorks accepts only IANA names (`TLS_<key exchange>_WITH_<cipher>_<hash>`, e.g. `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`)"
+        ))
+    } else {
+        Err(format!(
+            "`{trimmed}` in tls.ciphers is not an IANA cipher-suite name (`TLS_<key exchange>_WITH_<cipher>_<hash>`)"
+        ))
+    }
 }
 
 fn check_profile_name(name: &str) -> Result<(), String> {
@@ -211,6 +280,7 @@ struct Merged {
     patches: Option<Vec<Patch>>,
     ri_apps: Option<Vec<RiApp>>,
     xsi: RawXsi,
+    ciphers: Option<Vec<String>>,
     features: BTreeMap<Feature, RawFeatureTable>,
 }
 
@@ -233,6 +303,7 @@ impl Merged {
         replace(&mut self.platforms, &raw.platforms);
         replace(&mut self.patches, &raw.patches);
         replace(&mut self.ri_apps, &raw.ri_apps);
+        replace(&mut self.ciphers, &def.ciphers);
         if let Some(xsi) = &raw.xsi {
             replace(&mut self.xsi.baseline, &xsi.baseline);
             replace(
@@ -475,6 +546,9 @@ fn resolve(defs: &Definitions, name: &str) -> Result<Profile, ProfileError> {
             .collect(),
         ri_apps: merged.ri_apps.unwrap_or_default(),
         xsi,
+        tls: TlsSettings {
+            ciphers: merged.ciphers,
+        },
     })
 }
 

@@ -268,6 +268,48 @@ fn cycles_are_errors() {
 }
 
 #[test]
+fn tls_cipher_list_is_inherited_overridden_and_checked() {
+    let profiles = Profiles::builtin();
+    for name in profiles.names() {
+        let list = profiles.get(name).unwrap().tls().ciphers.clone();
+        let list = list.unwrap_or_else(|| panic!("{name} has no tls.ciphers"));
+        assert!(list.contains(&"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_owned()));
+        assert!(list.iter().all(|c| c.starts_with("TLS_")), "{list:?}");
+    }
+    // A narrower list in a profile of one's own; names are upper-cased.
+    let profiles = load(
+        "name = \"r24-narrow\"\nextends = \"r24\"\n[tls]\nciphers = [\"tls_ecdhe_rsa_with_aes_256_gcm_sha384\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        profiles.get("r24-narrow").unwrap().tls().ciphers.as_deref(),
+        Some(&["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_owned()][..])
+    );
+    // `extends` without [tls] keeps the parent's list.
+    let profiles = load("name = \"r22-copy\"\nextends = \"r22\"\n").unwrap();
+    assert_eq!(
+        profiles.get("r22-copy").unwrap().tls(),
+        profiles.get("r22").unwrap().tls()
+    );
+    // OpenSSL names are refused with their position and a hint.
+    let text = "name = \"bad\"\nextends = \"r24\"\n[tls]\nciphers = [\n  \"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\",\n  \"ECDHE-RSA-AES128-GCM-SHA256\",\n]\n";
+    let e = error(text).to_string();
+    assert!(e.starts_with("my.toml:6:3: profile `bad`:"), "{e}");
+    assert!(
+        e.contains("`ECDHE-RSA-AES128-GCM-SHA256` in tls.ciphers is an OpenSSL-style cipher name")
+            && e.contains("IANA"),
+        "{e}"
+    );
+    let e =
+        error("name = \"bad\"\nextends = \"r24\"\n[tls]\nciphers = [\"AES GCM\"]\n").to_string();
+    assert!(e.contains("is not an IANA cipher-suite name"), "{e}");
+    let e = error("name = \"bad\"\nextends = \"r24\"\n[tls]\nciphers = []\n").to_string();
+    assert!(e.contains("`tls.ciphers` is empty"), "{e}");
+    let e = error("name = \"bad\"\nextends = \"r24\"\n[tls]\nprotocols = []\n").to_string();
+    assert!(e.contains("unknown field `protocols`"), "{e}");
+}
+
+#[test]
 fn inconsistent_profiles_are_rejected() {
     let cases: &[(&str, &str)] = &[
         (

@@ -12,7 +12,9 @@
 //!   and the `Content-Type` strings.
 //! * [`documents`] — typed documents (profile, services, directories, call logs, voice
 //!   messages, calls, versions, push registrations) that convert to and from [`Element`]
-//!   in schema order, with partial-update semantics for PUT bodies.
+//!   in schema order, with partial-update semantics for PUT bodies; and the Xsi-Events
+//!   documents ([`documents::events`]): channels, subscriptions, event responses, and the
+//!   `xsi:`-prefixed events written straight into a byte buffer.
 //! * [`error_info`] — the `ErrorInfo` body and bwlab's (lab-defined) error catalogue.
 //!
 //! A PUT handler, end to end:

@@ -69,6 +69,9 @@ struct Session {
     authorization: Vec<u8>,
     login: String,
     admin: bool,
+    /// The account's credential generation when the session was opened: a lock, a
+    /// password or passcode change since makes the session stale.
+    generation: u64,
     last_used: OffsetDateTime,
 }
 
@@ -167,22 +170,45 @@ pub(crate) fn authenticate(
         return Ok((principal, None));
     }
     let now = shared.clock.now();
+    let mut stale = false;
     if let Some(id) = session_cookie(ex.cookie.as_deref())
         && let Some(s) = shared.sessions.lookup(id, now)
         && s.authorization == header
     {
+        // The session is re-checked against the account on every use: locked, a secret
+        // changed, or expired under enforcement since it was opened → it is dropped and
+        // the request is authenticated afresh (which then refuses it like any login).
         let principal = if s.admin {
-            shared.store.find_admin(&s.login).map(Principal::Admin)
+            shared
+                .store
+                .find_admin(&s.login)
+                .filter(|a| shared.store.session_valid_for_admin(a, s.generation, now))
+                .map(Principal::Admin)
         } else {
-            shared.store.find_user(&s.login).map(Principal::User)
+            shared
+                .store
+                .find_user(&s.login)
+                .filter(|u| shared.store.session_valid_for_user(u, s.generation, now))
+                .map(Principal::User)
         };
-        if let Some(p) = principal {
-            ex.auth = Some("session");
-            ex.identity = Some(p.describe());
-            return Ok((p, None));
+        match principal {
+            Some(p) => {
+                ex.auth = Some("session");
+                ex.identity = Some(p.describe());
+                return Ok((p, None));
+            }
+            None => {
+                shared.sessions.remove(id);
+                stale = true;
+            }
         }
     }
     let refuse = |ex: &mut Exchange, reason: &'static str| {
+        let reason = if stale {
+            after_stale_session(reason)
+        } else {
+            reason
+        };
         ex.auth = Some(reason);
         Fail::unauthorized(ErrorCode::InvalidCredentials, reason)
     };
@@ -191,6 +217,11 @@ pub(crate) fn authenticate(
         Err(_) => return Err(refuse(ex, "bad-header")),
     };
     ex.login = Some(creds.login.clone());
+    // Read before the check, so a change racing with this login leaves the session stale.
+    let generation = shared
+        .store
+        .credential_generation(&creds.login)
+        .unwrap_or(0);
     let (principal, outcome) = match shared
         .store
         .authenticate(&creds.login, &creds.password, now)
@@ -210,7 +241,11 @@ pub(crate) fn authenticate(
         AuthOutcome::Expired { user, .. } => (Principal::User(user), "expired"),
         other => return Err(refuse(ex, other.name())),
     };
-    ex.auth = Some(outcome);
+    ex.auth = Some(if stale {
+        after_stale_session(outcome)
+    } else {
+        outcome
+    });
     ex.identity = Some(principal.describe());
     let id = new_session_id();
     let (login, admin) = match &principal {
@@ -223,10 +258,26 @@ pub(crate) fn authenticate(
             authorization: header,
             login,
             admin,
+            generation,
             last_used: now,
         },
     );
     Ok((principal, Some(set_cookie(&id))))
+}
+
+/// The journal's `auth` value when a request came with a session that no longer stands
+/// (the account was locked, a secret changed, or the password expired under enforcement)
+/// and was therefore authenticated again: the outcome of that fresh check, marked.
+fn after_stale_session(outcome: &'static str) -> &'static str {
+    match outcome {
+        "ok" => "session-stale-ok",
+        "expired" => "session-stale-expired",
+        "locked" => "session-stale-locked",
+        "wrong-password" => "session-stale-wrong-password",
+        "expired-enforced" => "session-stale-expired-enforced",
+        "unknown-user" => "session-stale-unknown-user",
+        _ => "session-stale",
+    }
 }
 
 /// `…/j_logout`: invalidates the session named by the cookie (if any) and expires the

@@ -5,13 +5,11 @@
 use bwlab_model::StoreError;
 use bwlab_xsi::negotiate::Rendered;
 use bwlab_xsi::{ErrorCode, ErrorInfo, RequestMeta};
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 
 /// The response type of every handler.
-pub(crate) type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<crate::body::XspBody>;
 
 /// The Basic challenge a real XSP sends.
 pub(crate) const CHALLENGE: &str = "Basic realm=\"BroadWorks\"";
@@ -113,7 +111,7 @@ impl From<StoreError> for Fail {
 
 /// A response with a rendered body.
 pub(crate) fn rendered(status: u16, r: Rendered) -> Resp {
-    let mut resp = Response::new(Full::new(r.body));
+    let mut resp = Response::new(crate::body::XspBody::full(r.body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(r.content_type));
@@ -122,7 +120,7 @@ pub(crate) fn rendered(status: u16, r: Rendered) -> Resp {
 
 /// A response without a body (PUT success, logout).
 pub(crate) fn empty(status: StatusCode) -> Resp {
-    let mut resp = Response::new(Full::new(Bytes::new()));
+    let mut resp = Response::new(crate::body::XspBody::empty());
     *resp.status_mut() = status;
     resp
 }

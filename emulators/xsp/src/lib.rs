@@ -3,8 +3,9 @@
 //! (see `AuthServiceSettings`) over real sockets, with BroadWorks-style HTTP Basic authentication,
 //! BroadWorks bearer tokens, session cookies and administrator scopes.
 //!
-//! Other web apps of a real XSP (`/dms`, Xsi-Events, `/com.broadsoft.async`, `/callsettings`,
-//! and `/authService` on a node configured without one) have their context paths reserved:
+//! A minimal DMS (`/dms`) serves device configuration files. Other web apps of a real XSP
+//! (Xsi-Events, `/com.broadsoft.async`, `/callsettings`, and `/authService` on a node
+//! configured without one) have their context paths reserved:
 //! they answer an `ErrorInfo` saying the app is not deployed in this build, so a misrouted
 //! client sees a clear message instead of a bare 404.
 //!
@@ -29,10 +30,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod actions;
+pub(crate) mod actions;
 mod auth;
 mod authservice;
+mod body;
+mod dms;
 mod errors;
+mod events;
 mod journal;
 mod listener;
 mod webapps;
@@ -47,7 +51,7 @@ use bwlab_pki::{CipherPolicy, ClientAuth, ClientAuthPolicy, Identity, ServerOpti
 use bwlab_profiles::{Feature, Profile};
 use tokio::sync::watch;
 
-pub use actions::OWNER_FLAG_ELEMENT;
+pub use actions::{CallLogSubsetShape, OWNER_FLAG_ELEMENT};
 pub use authservice::{
     AUTH_KEY_BITS, AUTHSERVICE_REFUSED_CODE, AUTHSERVICE_ROOT, AuthKeys, AuthServiceMode,
     AuthServiceSettings, CI_SCOPES, CI_VALIDATION_UNSUPPORTED_CODE, CiError, CiFuture, CiIdentity,
@@ -55,6 +59,11 @@ pub use authservice::{
     SSO_TOKEN_LIFETIME, StaticCiValidator,
 };
 pub use authservice::{CI_RESPONSE_MAX_BYTES, HttpCiValidator};
+pub use dms::{DMS_ROOT, SOFT_CLIENT_CONFIG_FILE, device_type_dir};
+pub use events::{
+    ASYNC_ROOT, DEFAULT_CALL_CONTROL_APPLICATION_NAME, EventsSettings, ForeignChannelPolicy,
+    XSI_EVENTS_ROOT, XspEventFault, XspFaultId,
+};
 pub use webapps::{
     CLIENT_CERT_REQUIRED_CODE, RESERVED_WEBAPPS, WEBAPP_NOT_DEPLOYED_CODE, XSI_ACTIONS_ROOT,
 };
@@ -63,14 +72,19 @@ pub use webapps::{
 pub const PORT_HTTPS: &str = "https";
 /// Name of the listener that requires the Webex client certificate.
 pub const PORT_HTTPS_MTLS: &str = "https-mtls";
+/// Name of the CTI listener (mTLS, Xsi-Events for the Webex CTI client).
+pub const PORT_CTI: &str = "cti";
 
-/// Which of the node's two HTTP interfaces.
+/// Which of the node's interfaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Interface {
     /// `https`: TLS, no client certificate by default.
     Https,
     /// `https-mtls`: client certificate required by default.
     HttpsMtls,
+    /// `cti`: the CTI interface (default port 8012); always mTLS against the Webex client
+    /// chain, and the certificate's CN must be in the AS `ClientIdentity` list.
+    Cti,
 }
 
 impl Interface {
@@ -79,6 +93,7 @@ impl Interface {
         match self {
             Interface::Https => PORT_HTTPS,
             Interface::HttpsMtls => PORT_HTTPS_MTLS,
+            Interface::Cti => PORT_CTI,
         }
     }
 }
@@ -115,8 +130,10 @@ pub struct XspSettings {
     pub client_trust_anchors: Vec<CertificateDer<'static>>,
     /// TLS versions. TLS 1.2 is the floor either way: rustls cannot speak anything older.
     pub tls_versions: TlsVersions,
-    /// Cipher suites offered.
-    pub ciphers: CipherPolicy,
+    /// Cipher suites offered. `None` (the default) takes the profile's `tls.ciphers` list
+    /// (see [`XspSettings::cipher_policy`]); `Some` overrides it for this node. Names must be
+    /// IANA names: an OpenSSL-style name makes `start` fail with [`XspError::Tls`].
+    pub ciphers: Option<CipherPolicy>,
     /// Concurrent connections per listener; further clients wait in the accept backlog.
     pub max_connections: usize,
     /// Largest accepted request body; larger ones get 413.
@@ -129,6 +146,9 @@ pub struct XspSettings {
     /// `ExternalAuthentication/AuthService url` (and the Tomcat container option) set on
     /// this node: without it the node's Xsi web apps refuse bearer tokens (default `true`).
     pub authservice_url_configured: bool,
+    /// Root of a single-type basic call-log answer (`directories/CallLogs/Missed`): the
+    /// schema-valid `CallLogs` (default) or the spec examples' bare list.
+    pub call_log_subset_shape: CallLogSubsetShape,
 }
 
 impl Default for XspSettings {
@@ -141,12 +161,26 @@ impl Default for XspSettings {
             webapp_client_auth: Vec::new(),
             client_trust_anchors: Vec::new(),
             tls_versions: TlsVersions::Tls12And13,
-            ciphers: CipherPolicy::default(),
+            ciphers: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_body_bytes: DEFAULT_MAX_BODY,
             session_idle_timeout: time::Duration::minutes(30),
             authservice: None,
             authservice_url_configured: true,
+            call_log_subset_shape: CallLogSubsetShape::default(),
+        }
+    }
+}
+
+impl XspSettings {
+    /// The cipher policy the node's listeners use with `profile`: the explicit
+    /// [`ciphers`](Self::ciphers) if set, else the profile's `tls.ciphers` list as a named
+    /// policy, else the TLS library's defaults (a profile without a list).
+    pub fn cipher_policy(&self, profile: &Profile) -> CipherPolicy {
+        match (&self.ciphers, &profile.tls().ciphers) {
+            (Some(p), _) => p.clone(),
+            (None, Some(names)) => CipherPolicy::Named(names.clone()),
+            (None, None) => CipherPolicy::Default,
         }
     }
 }
@@ -209,6 +243,8 @@ pub(crate) struct Shared {
     pub settings: XspSettings,
     pub sessions: auth::Sessions,
     pub authservice: authservice::State,
+    /// The Xsi-Events web app and CTI interface (present when the node has an AS).
+    pub events: Option<events::EventsApp>,
 }
 
 impl Shared {
@@ -228,6 +264,7 @@ impl Shared {
         match interface {
             Interface::Https => self.settings.https_client_auth,
             Interface::HttpsMtls => self.settings.mtls_client_auth,
+            Interface::Cti => true,
         }
     }
 
@@ -265,12 +302,15 @@ impl XspNode {
             name: name.into(),
             https: None,
             mtls: None,
+            cti: None,
             identity: None,
             store: None,
             profile: None,
             journal: None,
             clock: None,
             settings: XspSettings::default(),
+            app_server: None,
+            events: EventsSettings::default(),
         }
     }
 }
@@ -280,20 +320,31 @@ pub struct XspNodeBuilder {
     name: String,
     https: Option<SocketAddr>,
     mtls: Option<Option<SocketAddr>>,
+    cti: Option<SocketAddr>,
     identity: Option<Identity>,
     store: Option<Store>,
     profile: Option<Profile>,
     journal: Option<Journal>,
     clock: Option<LabClock>,
     settings: XspSettings,
+    app_server: Option<bwlab_appserver::AppServer>,
+    events: EventsSettings,
 }
 
 impl XspNodeBuilder {
-    /// Takes the `https` and `https-mtls` addresses from a node plan (port 0 = ephemeral).
-    /// A plan without `https-mtls` starts only the `https` listener.
+    /// Takes the `https`, `https-mtls` and `cti` addresses from a node plan (port 0 =
+    /// ephemeral). A plan without `https-mtls` starts only the `https` listener; the CTI
+    /// listener runs when the plan has a `cti` port and the node has an application server.
     pub fn plan(mut self, plan: &NodePlan) -> Self {
         self.https = plan.addr(PORT_HTTPS);
         self.mtls = Some(plan.addr(PORT_HTTPS_MTLS));
+        self.cti = plan.addr(PORT_CTI);
+        self
+    }
+
+    /// Address of the CTI listener (needs an application server and client trust anchors).
+    pub fn cti_addr(mut self, addr: Option<SocketAddr>) -> Self {
+        self.cti = addr;
         self
     }
 
@@ -345,6 +396,19 @@ impl XspNodeBuilder {
         self
     }
 
+    /// The application server behind the node. With one, the node serves Xsi-Events
+    /// (and the CTI interface when its address is set); without, those paths answer 501.
+    pub fn app_server(mut self, app_server: bwlab_appserver::AppServer) -> Self {
+        self.app_server = Some(app_server);
+        self
+    }
+
+    /// Xsi-Events settings (`callControlApplicationName`, `eventTimeout`, …).
+    pub fn events(mut self, events: EventsSettings) -> Self {
+        self.events = events;
+        self
+    }
+
     /// Binds the listeners and starts serving.
     pub async fn start(self) -> Result<XspHandle, XspError> {
         let node = self.name.clone();
@@ -385,6 +449,10 @@ impl XspNodeBuilder {
             settings,
             sessions,
             authservice: authservice::State::default(),
+            events: self
+                .app_server
+                .clone()
+                .map(|a| events::EventsApp::new(a, self.events.clone())),
         });
 
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -392,6 +460,11 @@ impl XspNodeBuilder {
         let mut wanted = vec![(Interface::Https, https)];
         if let Some(m) = mtls {
             wanted.push((Interface::HttpsMtls, m));
+        }
+        if let Some(c) = self.cti
+            && shared.events.is_some()
+        {
+            wanted.push((Interface::Cti, c));
         }
         for (interface, addr) in wanted {
             let client_auth = shared.tls_client_auth(interface);
@@ -409,7 +482,7 @@ impl XspNodeBuilder {
             let pki_clock = clock.clone();
             let opts = ServerOptions {
                 versions: shared.settings.tls_versions,
-                ciphers: shared.settings.ciphers.clone(),
+                ciphers: shared.settings.cipher_policy(&shared.profile),
                 client_auth,
                 alpn: vec![b"http/1.1".to_vec()],
                 clock: Some(bwlab_pki::LabClock::new(move || pki_clock.now())),
@@ -431,6 +504,8 @@ impl XspNodeBuilder {
                 })?;
             listeners.push(l);
         }
+        // Registered only once nothing can fail any more, and before anything is served.
+        events::register(&shared);
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         for l in listeners {
@@ -510,6 +585,49 @@ impl XspHandle {
         authservice::redeem_device_token(&self.shared, token)
     }
 
+    /// Bound address of the CTI listener, if it runs.
+    pub fn cti_addr(&self) -> Option<SocketAddr> {
+        self.addr(Interface::Cti)
+    }
+
+    /// Event channels whose stream ends on this node.
+    pub fn open_channels(&self) -> usize {
+        self.shared.events.as_ref().map_or(0, |e| e.live.len())
+    }
+
+    /// Events accepted for delivery but not yet taken by a socket (`eventQueueSize` counts
+    /// these).
+    pub fn queued_events(&self) -> usize {
+        self.shared.events.as_ref().map_or(0, |e| {
+            e.live.queued.load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
+    /// Injects an Xsi-Events fault on this node (journalled). `None` when the node has no
+    /// Xsi-Events web app.
+    pub fn inject_event_fault(&self, fault: XspEventFault) -> Option<XspFaultId> {
+        events::faults::inject(&self.shared, fault)
+    }
+
+    /// Reverts an Xsi-Events fault; false if it was not active.
+    pub fn revert_event_fault(&self, id: XspFaultId) -> bool {
+        events::faults::revert(&self.shared, id)
+    }
+
+    /// Active Xsi-Events faults.
+    pub fn event_faults(&self) -> Vec<(XspFaultId, XspEventFault)> {
+        self.shared
+            .events
+            .as_ref()
+            .map_or_else(Vec::new, |e| e.faults.list())
+    }
+
+    /// Restarts the Xsi-Events web app: every channel drops without a
+    /// `ChannelTerminatedEvent`; subscriptions survive in the AS.
+    pub fn restart_events(&self) {
+        events::restart(&self.shared);
+    }
+
     /// Number of live session cookies.
     pub fn session_count(&self) -> usize {
         self.shared.sessions.len()
@@ -518,6 +636,7 @@ impl XspHandle {
     /// Stops accepting, lets in-flight requests finish (idle keep-alive connections are
     /// closed), and waits up to 5 s for connections to drain.
     pub async fn shutdown(mut self) {
+        events::unregister(&self.shared);
         let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;
@@ -535,6 +654,7 @@ impl XspHandle {
 
 impl Drop for XspHandle {
     fn drop(&mut self) {
+        events::unregister(&self.shared);
         let _ = self.stop.send(true);
     }
 }

@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use bwlab_core::Kind;
 use bwlab_pki::rustls::ServerConfig;
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -28,12 +26,14 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Facts about the connection a request arrived on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ConnInfo {
     pub peer: SocketAddr,
     pub interface: Interface,
     /// The client presented a certificate that passed verification.
     pub client_cert: bool,
+    /// The CN of that certificate (the CTI interface checks it against `ClientIdentity`).
+    pub client_cn: Option<Arc<str>>,
 }
 
 pub(crate) struct Listener {
@@ -108,16 +108,25 @@ async fn serve_connection(
         }
     };
     let (_, conn) = tls.get_ref();
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    let client_cn = leaf
+        .and_then(|der| bwlab_pki::inspect(der).ok())
+        .and_then(|i| i.subject_common_names.into_iter().next())
+        .map(Arc::from);
     let info = ConnInfo {
         peer,
         interface,
-        client_cert: conn.peer_certificates().is_some_and(|c| !c.is_empty()),
+        client_cert: leaf.is_some(),
+        client_cn,
     };
     let svc_shared = Arc::clone(&shared);
     let service = service_fn(move |req: Request<Incoming>| {
         let shared = Arc::clone(&svc_shared);
+        let info = info.clone();
         async move {
-            Ok::<Response<Full<Bytes>>, Infallible>(crate::journal::handle(shared, info, req).await)
+            Ok::<Response<crate::body::XspBody>, Infallible>(
+                crate::journal::handle(shared, info, req).await,
+            )
         }
     });
     let timeouts = bwlab_net::HttpTimeouts {

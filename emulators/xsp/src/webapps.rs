@@ -18,7 +18,6 @@ pub const XSI_ACTIONS_ROOT: &str = "/com.broadsoft.xsi-actions";
 /// Context paths reserved for web apps that later issues add.
 pub const RESERVED_WEBAPPS: &[&str] = &[
     "/authService",
-    "/dms",
     "/com.broadsoft.xsi-events",
     "/com.broadsoft.async",
     "/callsettings",
@@ -75,6 +74,22 @@ pub(crate) fn dispatch(shared: &Shared, ex: &mut Exchange) -> Resp {
     let Some(first) = segs.first() else {
         return not_found(ex);
     };
+    if shared.events.is_some() {
+        if first.eq_ignore_ascii_case(&crate::events::XSI_EVENTS_ROOT[1..]) {
+            return crate::events::route(shared, ex, &segs[1..], false);
+        }
+        if first.eq_ignore_ascii_case(&crate::events::ASYNC_ROOT[1..])
+            && segs
+                .get(1)
+                .is_some_and(|s| s.eq_ignore_ascii_case(&crate::events::XSI_EVENTS_ROOT[1..]))
+        {
+            return crate::events::route(shared, ex, &segs[2..], true);
+        }
+    }
+    // The CTI interface serves Xsi-Events only.
+    if ex.conn.interface == crate::Interface::Cti {
+        return not_found(ex);
+    }
     if first.eq_ignore_ascii_case(&XSI_ACTIONS_ROOT[1..]) {
         if shared.client_cert_required(ex.conn.interface, XSI_ACTIONS_ROOT) && !ex.conn.client_cert
         {
@@ -96,6 +111,9 @@ pub(crate) fn dispatch(shared: &Shared, ex: &mut Exchange) -> Resp {
             )
             .into_response(&ex.meta()),
         };
+    }
+    if first.eq_ignore_ascii_case(&crate::dms::DMS_ROOT[1..]) {
+        return crate::dms::route(shared, ex, &segs[1..]);
     }
     if let Some(ctx) = RESERVED_WEBAPPS
         .iter()

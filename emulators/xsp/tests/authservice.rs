@@ -75,6 +75,7 @@ async fn ci_lab(profile: &'static str) -> Lab {
     Lab::start_with(LabOptions {
         profile,
         settings: ci_settings(shared_keys()),
+        ..Default::default()
     })
     .await
 }
@@ -282,6 +283,7 @@ async fn ci_validation_needs_client_auth_off_on_the_web_app() {
     let lab = Lab::start_with(LabOptions {
         profile: "r24",
         settings,
+        ..Default::default()
     })
     .await;
     let webex = lab.client_config(Some(lab.pki.webex_client().clone()));
@@ -332,15 +334,20 @@ async fn key_sets_shared_or_not_and_the_authservice_url() {
     )
     .await;
     assert_eq!(bad_key.status, 400, "{bad_key:?}");
-    let key = B64.encode(b"client public key bytes");
-    let own_jwt = token_of(
-        &fetch_token(
-            &mut c,
-            &format!("{TOKEN_PATH}?key={key}"),
-            &bearer("ci-alice"),
-        )
-        .await,
-    );
+    // The first token request with the caller's public key creates the pair; the answer is
+    // the token encrypted for that key.
+    let caller = common::jwe::Caller::new();
+    let key = caller.key_param();
+    let own_jwt = caller
+        .decrypt(&token_of(
+            &fetch_token(
+                &mut c,
+                &format!("{TOKEN_PATH}?key={key}"),
+                &bearer("ci-alice"),
+            )
+            .await,
+        ))
+        .expect("JWE for the caller's key");
     assert!(own.is_created());
     assert!(
         lab.journal
@@ -426,6 +433,7 @@ async fn mtls_mode_issues_with_the_webex_certificate_and_refuses_basic() {
             authservice: Some(AuthServiceSettings::mtls(shared_keys())),
             ..Default::default()
         },
+        ..Default::default()
     })
     .await;
     let mtls = lab.xsp.mtls_addr().expect("mtls listener");
@@ -542,6 +550,7 @@ async fn login_and_device_tokens_are_single_use_and_expire_after_60_s() {
             authservice: Some(AuthServiceSettings::mtls(shared_keys())),
             ..Default::default()
         },
+        ..Default::default()
     })
     .await;
     let mut c = lab
@@ -736,6 +745,7 @@ async fn mtls_mode_on_the_tls_interface_needs_per_web_app_client_auth_r24() {
     let lab = Lab::start_with(LabOptions {
         profile: "r24",
         settings: settings(),
+        ..Default::default()
     })
     .await;
     let webex = lab.client_config(Some(lab.pki.webex_client().clone()));
@@ -747,6 +757,7 @@ async fn mtls_mode_on_the_tls_interface_needs_per_web_app_client_auth_r24() {
     let lab = Lab::start_with(LabOptions {
         profile: "r22",
         settings: settings(),
+        ..Default::default()
     })
     .await;
     let webex = lab.client_config(Some(lab.pki.webex_client().clone()));
@@ -766,6 +777,7 @@ async fn basic_mode_issues_the_callers_own_token() {
             )),
             ..Default::default()
         },
+        ..Default::default()
     })
     .await;
     let mut c = lab.client().await;

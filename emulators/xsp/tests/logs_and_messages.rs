@@ -73,14 +73,18 @@ async fn call_logs_list_and_delete() {
     assert_eq!(missed.len(), 1);
     assert!(missed[0].call_log_id.ends_with(":0"), "{missed:?}");
 
-    // One type: the bare list root, as the spec's examples show.
+    // One type: a CallLogs document with only that list (what the schema accepts).
     let r = send(&mut c, Method::GET, "directories/calllogs/Missed").await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(
-        r.text()
-            .contains(r#"<missed xmlns="http://schema.broadsoft.com/xsi"><callLogsEntry>"#),
+        r.text().contains(
+            r#"<CallLogs xmlns="http://schema.broadsoft.com/xsi"><missed><callLogsEntry>"#
+        ),
         "{r:?}"
     );
+    let only = CallLogs::from_xml(&r.body).unwrap();
+    assert!(only.placed.is_none() && only.received.is_none());
+    assert_eq!(only.missed.unwrap().entries.len(), 1);
 
     // Delete one entry by id.
     let id = placed[0].call_log_id.clone();
@@ -136,8 +140,40 @@ async fn call_logs_list_and_delete() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(
         r.text(),
-        r#"{"placed":{"@xmlns":{"$":"http://schema.broadsoft.com/xsi"}}}"#
+        r#"{"CallLogs":{"@xmlns":{"$":"http://schema.broadsoft.com/xsi"},"placed":{}}}"#
     );
+}
+
+#[tokio::test]
+async fn single_type_call_logs_as_bare_list_when_asked() {
+    let lab = Lab::start_with(common::LabOptions {
+        settings: bwlab_xsp::XspSettings {
+            call_log_subset_shape: bwlab_xsp::CallLogSubsetShape::BareList,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    seed_logs(&lab);
+    let mut c = alice(&lab).await;
+    // The spec examples' shape: the list element itself is the root.
+    let r = send(&mut c, Method::GET, "directories/CallLogs/Missed").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.text()
+            .contains(r#"<missed xmlns="http://schema.broadsoft.com/xsi"><callLogsEntry>"#),
+        "{r:?}"
+    );
+    let r = send(
+        &mut c,
+        Method::GET,
+        "directories/CallLogs/Placed?format=json",
+    )
+    .await;
+    assert!(r.text().starts_with(r#"{"placed":{"@xmlns""#), "{r:?}");
+    // The full list is unaffected.
+    let r = send(&mut c, Method::GET, "directories/CallLogs").await;
+    assert!(CallLogs::from_xml(&r.body).is_ok(), "{r:?}");
 }
 
 #[tokio::test]

@@ -137,6 +137,7 @@ async fn per_webapp_client_auth_needs_the_profile_feature() {
     let lab = Lab::start_with(LabOptions {
         profile: "r24",
         settings: relaxed.clone(),
+        ..Default::default()
     })
     .await;
     let c = Client::connect(lab.xsp.mtls_addr().unwrap(), lab.client_config(None)).await;
@@ -145,6 +146,7 @@ async fn per_webapp_client_auth_needs_the_profile_feature() {
     let lab = Lab::start_with(LabOptions {
         profile: "r22",
         settings: relaxed,
+        ..Default::default()
     })
     .await;
     let c = Client::connect(lab.xsp.mtls_addr().unwrap(), lab.client_config(None)).await;
@@ -161,6 +163,7 @@ async fn per_webapp_client_auth_needs_the_profile_feature() {
             }],
             ..Default::default()
         },
+        ..Default::default()
     })
     .await;
     let c = Client::connect(lab.xsp.https_addr(), lab.client_config(None)).await;

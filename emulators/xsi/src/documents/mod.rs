@@ -72,6 +72,7 @@ mod test_util;
 pub mod call_logs;
 pub mod calls;
 pub mod directories;
+pub mod events;
 pub mod profile;
 pub mod push;
 pub mod services;

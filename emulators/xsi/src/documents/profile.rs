@@ -701,5 +701,117 @@ impl XsiDocument for Fac {
     }
 }
 
+/// One `registration` (XSD `RegistrationEntry`): a SIP contact binding of one of the user's
+/// endpoints. Every element is optional in the schema.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistrationEntry {
+    /// Endpoint type of the registered line.
+    pub endpoint_type: Option<EndpointType>,
+    /// Contact URI.
+    pub uri: Option<String>,
+    /// When the binding expires (free text in the schema).
+    pub expiration: Option<String>,
+    /// The line/port (address of record) that registered.
+    pub line_port: Option<String>,
+    /// Public address of the REGISTER (from the Via header).
+    pub public_ip: Option<String>,
+    /// Public port.
+    pub public_port: Option<u16>,
+    /// Private address (the device's own, behind NAT).
+    pub private_ip: Option<String>,
+    /// Private port.
+    pub private_port: Option<u16>,
+    /// `User-Agent` of the latest REGISTER.
+    pub user_agent: Option<String>,
+    /// `Path` header of the latest REGISTER.
+    pub path_header: Option<String>,
+}
+
+impl RegistrationEntry {
+    fn to_element(&self) -> Element {
+        let mut e = Element::new("registration");
+        if let Some(t) = self.endpoint_type {
+            e.put("endpointType", t.as_str());
+        }
+        e.put_opt("uri", self.uri.as_ref());
+        e.put_opt("expiration", self.expiration.as_ref());
+        e.put_opt("linePort", self.line_port.as_ref());
+        e.put_opt("publicIP", self.public_ip.as_ref());
+        e.put_num("publicPort", self.public_port);
+        e.put_opt("privateIP", self.private_ip.as_ref());
+        e.put_num("privatePort", self.private_port);
+        e.put_opt("userAgent", self.user_agent.as_ref());
+        e.put_opt("pathHeader", self.path_header.as_ref());
+        e
+    }
+
+    fn read(el: &Element) -> Result<Self, DocError> {
+        const P: &str = "registration";
+        let mut r = RegistrationEntry::default();
+        for c in &el.children {
+            match &*c.name {
+                "endpointType" => once(
+                    &mut r.endpoint_type,
+                    "endpointType",
+                    enumeration(c, "endpointType", &EndpointType::VALUES, "an endpoint type")?,
+                )?,
+                "uri" => once(&mut r.uri, "uri", non_empty(c, "uri")?)?,
+                "expiration" => once(&mut r.expiration, "expiration", non_empty(c, "expiration")?)?,
+                "linePort" => once(&mut r.line_port, "linePort", non_empty(c, "linePort")?)?,
+                "publicIP" => once(&mut r.public_ip, "publicIP", non_empty(c, "publicIP")?)?,
+                "publicPort" => once(
+                    &mut r.public_port,
+                    "publicPort",
+                    number(c, "publicPort", "a port (1-65535)")?,
+                )?,
+                "privateIP" => once(&mut r.private_ip, "privateIP", non_empty(c, "privateIP")?)?,
+                "privatePort" => once(
+                    &mut r.private_port,
+                    "privatePort",
+                    number(c, "privatePort", "a port (1-65535)")?,
+                )?,
+                "userAgent" => once(&mut r.user_agent, "userAgent", non_empty(c, "userAgent")?)?,
+                "pathHeader" => once(
+                    &mut r.path_header,
+                    "pathHeader",
+                    non_empty(c, "pathHeader")?,
+                )?,
+                _ => return Err(unexpected(P, c)),
+            }
+        }
+        if r.public_port == Some(0) || r.private_port == Some(0) {
+            return Err(super::read::invalid("publicPort", "0", "a port (1-65535)"));
+        }
+        Ok(r)
+    }
+}
+
+/// `GET profile/Registrations` (§3.5.2.12): the user's current SIP registrations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registrations {
+    /// The registrations.
+    pub registrations: Vec<RegistrationEntry>,
+}
+
+impl XsiDocument for Registrations {
+    const ROOT: &'static str = "Registrations";
+
+    fn to_element(&self) -> Element {
+        let mut el = Element::new(Self::ROOT);
+        el.children = self
+            .registrations
+            .iter()
+            .map(RegistrationEntry::to_element)
+            .collect();
+        el
+    }
+
+    fn from_element(el: &Element) -> Result<Self, DocError> {
+        expect_root(el, Self::ROOT)?;
+        let registrations = list(el, Self::ROOT, "registration", RegistrationEntry::read)?;
+        Ok(Registrations { registrations })
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,8 @@ mod write;
 
 use std::borrow::Cow;
 
+pub(crate) use write::{write_escaped, write_prefixed};
+
 pub use parse::{
     Limits, NamespacePolicy, ParseError, ParseErrorKind, ParseOptions, Position, parse_xml,
 };

@@ -76,8 +76,50 @@ fn write_element<B: BufMut>(out: &mut B, el: &Element, cs: Charset, root: Option
     out.put_u8(b'>');
 }
 
+/// Writes `el` and its descendants with every element name prefixed by `prefix` (e.g.
+/// `xsi:`), and the canonical `xsi:` attributes (`xsi:nil`, `xsi:type`) re-prefixed with
+/// `instance_prefix` (e.g. `xsi1:`). No namespace declarations are written: the caller has
+/// already bound both prefixes on an enclosing element. This is the prefix convention of the
+/// Xsi-Events examples, where `xsi` names the BroadSoft namespace.
+pub(crate) fn write_prefixed<B: BufMut>(
+    out: &mut B,
+    el: &Element,
+    prefix: &str,
+    instance_prefix: &str,
+) {
+    out.put_u8(b'<');
+    out.put_slice(prefix.as_bytes());
+    out.put_slice(el.name.as_bytes());
+    for (name, value) in &el.attrs {
+        out.put_u8(b' ');
+        match name.strip_prefix("xsi:") {
+            Some(local) => {
+                out.put_slice(instance_prefix.as_bytes());
+                out.put_slice(local.as_bytes());
+            }
+            None => out.put_slice(name.as_bytes()),
+        }
+        out.put_slice(b"=\"");
+        write_escaped(out, value, true, Charset::Utf8);
+        out.put_u8(b'"');
+    }
+    if el.children.is_empty() && el.text.is_empty() {
+        out.put_slice(b"/>");
+        return;
+    }
+    out.put_u8(b'>');
+    write_escaped(out, &el.text, false, Charset::Utf8);
+    for child in &el.children {
+        write_prefixed(out, child, prefix, instance_prefix);
+    }
+    out.put_slice(b"</");
+    out.put_slice(prefix.as_bytes());
+    out.put_slice(el.name.as_bytes());
+    out.put_u8(b'>');
+}
+
 /// Escapes `s` for text (`attr == false`) or a double-quoted attribute value.
-fn write_escaped<B: BufMut>(out: &mut B, s: &str, attr: bool, cs: Charset) {
+pub(crate) fn write_escaped<B: BufMut>(out: &mut B, s: &str, attr: bool, cs: Charset) {
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
@@ -219,6 +261,21 @@ mod tests {
             self.write_xml_with(&mut v, Charset::Latin1);
             v
         }
+    }
+
+    #[test]
+    fn prefixed_form() {
+        let el = Element::new("info")
+            .with_child(Element::leaf("active", "a<b"))
+            .with_child(Element::nil("remoteOfficeNumber"))
+            .with_child(Element::leaf("n", "1").with_attr("countryCode", "44"));
+        let mut out = Vec::new();
+        write_prefixed(&mut out, &el, "xsi:", "xsi1:");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<xsi:info><xsi:active>a&lt;b</xsi:active><xsi:remoteOfficeNumber xsi1:nil=\"true\"/>\
+             <xsi:n countryCode=\"44\">1</xsi:n></xsi:info>"
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `directories/CallLogs[/{Placed|Received|Missed}[/{callLogId}]]` (basic, §5.8) and
 //! `directories/EnhancedCallLogs[...]` (enhanced, paged): GET and DELETE.
 //!
-//! Call log ids are the model's (`17:0`). A single-type basic GET answers with the bare
-//! `<placed>`/`<received>`/`<missed>` root as the spec's examples show (spec §7.1 item 3;
-//! the schema defines those only inside `CallLogs`).
+//! Call log ids are the model's (`17:0`). A single-type basic GET answers, by default, with a
+//! `CallLogs` document holding only that type's list, which the schema accepts (every list is
+//! optional there). The spec's examples show the bare `<placed>`/`<received>`/`<missed>` as
+//! the root instead (spec §7.1 item 3), which the schema does not define as a document;
+//! [`CallLogSubsetShape::BareList`] selects that shape per node to test client tolerance.
 
 use bwlab_model::{CallLogEntry as MEntry, CallLogKind as MKind, ServiceKind, User};
 use bwlab_xsi::ErrorCode;
@@ -20,6 +22,18 @@ use super::directories::{paging, query_params};
 use crate::Shared;
 use crate::errors::{Fail, Resp, empty, rendered};
 use crate::journal::Exchange;
+
+/// The document a single-type basic call-log GET (`directories/CallLogs/Missed`) answers
+/// with (`XspSettings::call_log_subset_shape`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallLogSubsetShape {
+    /// `<CallLogs><missed>…</missed></CallLogs>`: valid against the schema (default).
+    #[default]
+    CallLogsRoot,
+    /// `<missed xmlns=…>…</missed>` as root, as the spec's examples print it; not a
+    /// document the schema defines.
+    BareList,
+}
 
 /// Basic or enhanced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +168,9 @@ pub(crate) fn get(
                     entries: entries.iter().map(entry).collect(),
                     ..Default::default()
                 };
-                if only.is_some() {
+                if only.is_some()
+                    && shared.settings.call_log_subset_shape == CallLogSubsetShape::BareList
+                {
                     let el = list.to_element_as(xsi_kind(*k));
                     return Ok(rendered(200, render(&el, format)));
                 }

@@ -5,7 +5,7 @@ mod call_logs;
 mod calls;
 mod directories;
 mod profile;
-mod push;
+pub(crate) mod push;
 mod services;
 mod versions;
 mod voice_messages;
@@ -22,6 +22,8 @@ use crate::auth::{self, Principal};
 use crate::errors::{Fail, Resp, rendered};
 use crate::journal::Exchange;
 
+pub use call_logs::CallLogSubsetShape;
+pub(crate) use directories::query_params;
 pub use profile::OWNER_FLAG_ELEMENT;
 pub(crate) use services::ImplementedService;
 
@@ -31,6 +33,8 @@ enum Resource {
     Profile,
     Devices,
     Device(String),
+    /// `profile/Registrations`.
+    Registrations,
     Services,
     Service(ImplementedService),
     Directory(directories::Directory),
@@ -105,6 +109,9 @@ fn route_authenticated(
             let r = match rest {
                 [p] if matches(p, "profile") => Resource::Profile,
                 [p, d] if matches(p, "profile") && matches(d, "device") => Resource::Devices,
+                [p, r] if matches(p, "profile") && matches(r, "Registrations") => {
+                    Resource::Registrations
+                }
                 [p, d, port] if matches(p, "profile") && matches(d, "device") => {
                     Resource::Device(port.clone())
                 }
@@ -197,6 +204,7 @@ fn route_authenticated(
         (Resource::Versions, _) => Ok(versions::get(shared, ex)),
         (Resource::Profile, Some(u)) => profile::get_profile(shared, ex, &u),
         (Resource::Devices, Some(u)) => profile::get_devices(shared, ex, &u),
+        (Resource::Registrations, Some(u)) => profile::get_registrations(shared, ex, &u),
         (Resource::Device(p), Some(u)) if write => profile::put_device(shared, ex, &u, &p),
         (Resource::Device(p), Some(u)) => profile::get_device(shared, ex, &u, &p),
         (Resource::Services, Some(u)) => services::list(shared, ex, &u),

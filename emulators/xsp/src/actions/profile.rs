@@ -13,7 +13,7 @@ use bwlab_profiles::Feature;
 use bwlab_xsi::Element;
 use bwlab_xsi::documents::profile::{
     AccessDevice, AccessDeviceUpdate, AccessDevices, DeviceCredentials, DeviceLevel, EndpointType,
-    Profile, ServiceProvider, UserAdditionalDetails, UserDetails,
+    Profile, RegistrationEntry, Registrations, ServiceProvider, UserAdditionalDetails, UserDetails,
 };
 
 use crate::Shared;
@@ -147,6 +147,42 @@ pub(crate) fn get_devices(shared: &Shared, ex: &Exchange, u: &User) -> Result<Re
         devices.push(access_device(shared, &dev, line));
     }
     Ok(super::ok_doc(ex, &AccessDevices { devices }))
+}
+
+/// `GET profile/Registrations` (§3.5.2.12): the live SIP registrations of the user's
+/// endpoints (primary and shared appearances), from the store's registrar state. The
+/// schema leaves `expiration` free text; the lab writes the binding's expiry as RFC 3339 UTC
+/// to the second, on the lab clock.
+pub(crate) fn get_registrations(shared: &Shared, ex: &Exchange, u: &User) -> Result<Resp, Fail> {
+    let registrations = shared
+        .store
+        .user_registrations(u.idx)?
+        .into_iter()
+        .filter_map(|(dev, line_idx, r)| {
+            let line = dev.lines.get(line_idx)?;
+            Some(RegistrationEntry {
+                endpoint_type: ENDPOINT_TYPES
+                    .into_iter()
+                    .find(|t| t.as_str() == line.endpoint.xsi_text()),
+                uri: Some(r.uri),
+                expiration: r
+                    .expires_at
+                    .to_offset(time::UtcOffset::UTC)
+                    .replace_nanosecond(0)
+                    .unwrap_or(r.expires_at)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok(),
+                line_port: Some(line.line_port.clone()),
+                public_ip: r.public_addr.map(|a| a.ip().to_string()),
+                public_port: r.public_addr.map(|a| a.port()).filter(|p| *p != 0),
+                private_ip: r.private_addr.map(|a| a.ip().to_string()),
+                private_port: r.private_addr.map(|a| a.port()).filter(|p| *p != 0),
+                user_agent: r.user_agent,
+                path_header: r.path,
+            })
+        })
+        .collect();
+    Ok(super::ok_doc(ex, &Registrations { registrations }))
 }
 
 /// The user's endpoint with this line port (case-insensitive), or 404.

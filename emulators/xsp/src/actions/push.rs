@@ -43,7 +43,7 @@ fn params_in(p: Option<Vec<XParam>>) -> Option<Vec<PushParam>> {
     })
 }
 
-fn to_doc(r: &PushRegistration) -> PushNotificationRegistration {
+pub(crate) fn to_doc(r: &PushRegistration) -> PushNotificationRegistration {
     PushNotificationRegistration {
         application_id: r.application_id.clone(),
         application_version: r.application_version.clone(),
@@ -175,6 +175,7 @@ pub(crate) fn register(shared: &Shared, ex: &Exchange, u: &User) -> Result<Resp,
         ));
     }
     shared.store.add_push_registration(u.idx, from_doc(doc))?;
+    crate::events::notify(shared, |a| a.push_registrations_changed(&u.user_id));
     Ok(empty(CREATED))
 }
 
@@ -191,6 +192,9 @@ pub(crate) fn delete(shared: &Shared, ex: &Exchange, u: &User) -> Result<Resp, F
     if removed == 0 && (id.is_some() || token.is_some()) {
         let what = id.or(token).unwrap_or_default();
         return Err(Fail::detail(ErrorCode::ResourceNotFound, what));
+    }
+    if removed > 0 {
+        crate::events::notify(shared, |a| a.push_registrations_changed(&u.user_id));
     }
     Ok(empty(CREATED))
 }

@@ -2,9 +2,10 @@
 //!
 //! PUT is a partial update (Xsi §3.5.3): the body is parsed into bwlab-xsi's typed document
 //! (all fields optional, nillable ones three-state), merged into the stored settings and
-//! written back through `Store::put_service`, which validates the result. The merge is
-//! read-modify-write on the store; two concurrent PUTs to the *same* service of the same
-//! user can lose one update (the store has no compare-and-swap for settings).
+//! written back through `Store::update_service`, which runs the merge under the user's
+//! service lock and validates the result before storing it. Two concurrent partial PUTs to
+//! the same service of the same user therefore both take effect (the body is parsed before
+//! the lock is taken).
 
 use bwlab_model::services as m;
 use bwlab_model::{ServiceKind, Store, User, UserIdx};
@@ -298,6 +299,7 @@ pub(crate) fn put(
     // An unassigned service is refused before the body is looked at.
     shared.store.service_settings(u.idx, s.kind)?;
     apply(&shared.store, u.idx, s.kind, ex)?;
+    crate::events::notify(shared, |a| a.service_changed(&u.user_id, s.kind));
     Ok(empty(StatusCode::OK))
 }
 
@@ -305,115 +307,125 @@ fn apply(store: &Store, idx: UserIdx, kind: ServiceKind, ex: &Exchange) -> Resul
     match kind {
         ServiceKind::DoNotDisturb => {
             let p: x::DoNotDisturb = parse(ex)?;
-            let mut s: m::DoNotDisturb = store.service(idx)?;
-            set(p.active, &mut s.active);
-            set(p.ring_splash, &mut s.ring_splash);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::DoNotDisturb| {
+                set(p.active, &mut s.active);
+                set(p.ring_splash, &mut s.ring_splash);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::CallForwardingAlways => {
             let p: x::CallForwardingAlways = parse(ex)?;
-            let mut s: m::CallForwardingAlways = store.service(idx)?;
-            set(p.active, &mut s.active);
-            merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
-            set(p.ring_splash, &mut s.ring_splash);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::CallForwardingAlways| {
+                set(p.active, &mut s.active);
+                merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
+                set(p.ring_splash, &mut s.ring_splash);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::CallForwardingBusy => {
             let p: x::CallForwardingBusy = parse(ex)?;
-            let mut s: m::CallForwardingBusy = store.service(idx)?;
-            set(p.active, &mut s.active);
-            merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::CallForwardingBusy| {
+                set(p.active, &mut s.active);
+                merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::CallForwardingNoAnswer => {
             let p: x::CallForwardingNoAnswer = parse(ex)?;
-            let mut s: m::CallForwardingNoAnswer = store.service(idx)?;
-            set(p.active, &mut s.active);
-            merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
-            set(p.number_of_rings, &mut s.number_of_rings);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::CallForwardingNoAnswer| {
+                set(p.active, &mut s.active);
+                merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
+                set(p.number_of_rings, &mut s.number_of_rings);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::CallForwardingNotReachable => {
             let p: x::CallForwardingNotReachable = parse(ex)?;
-            let mut s: m::CallForwardingNotReachable = store.service(idx)?;
-            set(p.active, &mut s.active);
-            merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::CallForwardingNotReachable| {
+                set(p.active, &mut s.active);
+                merge_addr(p.forward_to_phone_number, &mut s.forward_to_phone_number);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::CallWaiting => {
             let p: x::CallWaiting = parse(ex)?;
-            let mut s: m::CallWaiting = store.service(idx)?;
-            set(p.active, &mut s.active);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::CallWaiting| {
+                set(p.active, &mut s.active);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::IntegratedImp => {
             let p: x::IntegratedImp = parse(ex)?;
-            let mut s: m::IntegratedImp = store.service(idx)?;
-            set(p.active, &mut s.active);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::IntegratedImp| {
+                set(p.active, &mut s.active);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::RemoteOffice => {
             let p: x::RemoteOffice = parse(ex)?;
-            let mut s: m::RemoteOffice = store.service(idx)?;
-            set(p.active, &mut s.active);
-            merge_addr(p.remote_office_number, &mut s.remote_office_number);
-            store.put_service(idx, s)?;
+            store.update_service(idx, |s: &mut m::RemoteOffice| {
+                set(p.active, &mut s.active);
+                merge_addr(p.remote_office_number, &mut s.remote_office_number);
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::SimultaneousRingPersonal => {
             // criteriaActivationList is accepted and ignored: the model has no criteria yet.
             let p: x::SimultaneousRingPersonal = parse(ex)?;
-            let mut s: m::SimultaneousRingPersonal = store.service(idx)?;
-            set(p.active, &mut s.active);
-            if let Some(ic) = p.incoming_calls {
-                s.incoming_calls = incoming_to_model(ic);
-            }
-            match p.sim_ring_locations {
-                Nillable::Absent => {}
-                Nillable::Nil => s.sim_ring_locations.clear(),
-                Nillable::Value(list) => {
-                    s.sim_ring_locations = list
-                        .into_iter()
-                        .map(|l| m::SimRingLocation {
-                            address: l.address.value,
-                            answer_confirmation_required: l
-                                .answer_confirmation_required
-                                .unwrap_or(false),
-                        })
-                        .collect();
+            store.update_service(idx, |s: &mut m::SimultaneousRingPersonal| {
+                set(p.active, &mut s.active);
+                if let Some(ic) = p.incoming_calls {
+                    s.incoming_calls = incoming_to_model(ic);
                 }
-            }
-            store.put_service(idx, s)?;
+                match p.sim_ring_locations {
+                    Nillable::Absent => {}
+                    Nillable::Nil => s.sim_ring_locations.clear(),
+                    Nillable::Value(list) => {
+                        s.sim_ring_locations = list
+                            .into_iter()
+                            .map(|l| m::SimRingLocation {
+                                address: l.address.value,
+                                answer_confirmation_required: l
+                                    .answer_confirmation_required
+                                    .unwrap_or(false),
+                            })
+                            .collect();
+                    }
+                }
+                Ok::<_, Fail>(())
+            })?;
         }
         ServiceKind::BroadWorksAnywhere => {
             // PUT may change flags of existing locations, never add one (§3.5.3.9).
             let p: x::BroadWorksAnywhere = parse(ex)?;
-            let mut s: m::BroadWorksAnywhere = store.service(idx)?;
-            set(
-                p.alert_all_locations_for_click_to_dial_calls,
-                &mut s.alert_all_locations_for_click_to_dial_calls,
-            );
-            set(
-                p.alert_all_locations_for_group_paging_calls,
-                &mut s.alert_all_locations_for_group_paging_calls,
-            );
-            for loc in p.locations.unwrap_or_default() {
-                let number = loc.phone_number.value;
-                let stored = s
-                    .locations
-                    .iter_mut()
-                    .find(|l| l.phone_number == number)
-                    .ok_or_else(|| {
-                        Fail::detail(
-                            ErrorCode::InvalidParameter,
-                            format!("no BroadWorks Anywhere location {number}"),
-                        )
-                    })?;
-                set(loc.active, &mut stored.active);
-                if loc.description.is_some() {
-                    stored.description = loc.description;
+            store.update_service(idx, |s: &mut m::BroadWorksAnywhere| {
+                set(
+                    p.alert_all_locations_for_click_to_dial_calls,
+                    &mut s.alert_all_locations_for_click_to_dial_calls,
+                );
+                set(
+                    p.alert_all_locations_for_group_paging_calls,
+                    &mut s.alert_all_locations_for_group_paging_calls,
+                );
+                for loc in p.locations.unwrap_or_default() {
+                    let number = loc.phone_number.value;
+                    let stored = s
+                        .locations
+                        .iter_mut()
+                        .find(|l| l.phone_number == number)
+                        .ok_or_else(|| {
+                            Fail::detail(
+                                ErrorCode::InvalidParameter,
+                                format!("no BroadWorks Anywhere location {number}"),
+                            )
+                        })?;
+                    set(loc.active, &mut stored.active);
+                    if loc.description.is_some() {
+                        stored.description = loc.description;
+                    }
                 }
-            }
-            store.put_service(idx, s)?;
+                Ok::<_, Fail>(())
+            })?;
         }
         other => {
             return Err(Fail::detail(

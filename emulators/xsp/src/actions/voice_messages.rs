@@ -116,6 +116,7 @@ pub(crate) fn mark(
     if !shared.store.mark_voice_message(u.idx, id, read)? {
         return Err(not_found(ex));
     }
+    crate::events::notify(shared, |a| a.voice_messages_changed(&u.user_id));
     Ok(empty(StatusCode::OK))
 }
 
@@ -123,6 +124,7 @@ pub(crate) fn mark(
 pub(crate) fn mark_all(shared: &Shared, u: &User, read: bool) -> Result<Resp, Fail> {
     require_service(u)?;
     shared.store.mark_all_voice_messages(u.idx, read)?;
+    crate::events::notify(shared, |a| a.voice_messages_changed(&u.user_id));
     Ok(empty(StatusCode::OK))
 }
 
@@ -131,6 +133,7 @@ pub(crate) fn delete(shared: &Shared, ex: &Exchange, u: &User, id: &str) -> Resu
     if !shared.store.delete_voice_message(u.idx, id)? {
         return Err(not_found(ex));
     }
+    crate::events::notify(shared, |a| a.voice_messages_changed(&u.user_id));
     Ok(empty(StatusCode::OK))
 }
 

@@ -7,8 +7,9 @@
 //!
 //! `GET /authService/token[?user=<id>][&key=<base64url public key>]` (also under
 //! `/authService/v2.0/token`) → `200 {"token": "<jwt>", "tokenType": "Bearer",
-//! "expiresIn": <seconds>, "userId": "<BroadWorks userId>"}`; refusals are `ErrorInfo`
-//! documents.
+//! "expiresIn": <seconds>, "userId": "<BroadWorks userId>"}`; with `key`, `token` is the JWT
+//! encrypted for that key (a JWE, see `jwt.rs`) and `"encryption": "RSA-OAEP-256+A256GCM"`
+//! is added. Refusals are `ErrorInfo` documents.
 
 mod ci_http;
 mod jwt;
@@ -23,8 +24,6 @@ use bwlab_core::Kind;
 use bwlab_model::User;
 use bwlab_profiles::Feature;
 use bwlab_xsi::{Element, ErrorCode, ErrorInfo};
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 use parking_lot::Mutex;
@@ -276,7 +275,7 @@ fn is_basic(header: &[u8]) -> bool {
 }
 
 fn json_response(status: StatusCode, v: &serde_json::Value) -> Resp {
-    let mut resp = Response::new(Full::new(Bytes::from(v.to_string())));
+    let mut resp = Response::new(crate::body::XspBody::full(v.to_string()));
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -376,15 +375,25 @@ async fn issue(
     ex: &mut Exchange,
     settings: &AuthServiceSettings,
 ) -> Result<Resp, Refusal> {
-    let key = query_param(ex.query.as_deref(), "key");
-    if let Some(k) = &key
-        && jwt::decode_b64url(k).is_none_or(|b| b.is_empty())
-    {
-        return Err(Refusal {
-            fail: Fail::detail(ErrorCode::InvalidParameter, "key must be base64url"),
-            reason: "bad-key-parameter",
-        });
-    }
+    // `?key=`: the caller's RSA public key; the token is then answered encrypted for it.
+    let caller_key = match query_param(ex.query.as_deref(), "key") {
+        None => None,
+        Some(k) => {
+            let parsed = jwt::decode_b64url(&k)
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| "key must be base64url".to_owned())
+                .and_then(|der| jwt::parse_caller_key(&der));
+            match parsed {
+                Ok(key) => Some(key),
+                Err(msg) => {
+                    return Err(Refusal {
+                        fail: Fail::detail(ErrorCode::InvalidParameter, msg),
+                        reason: "bad-key-parameter",
+                    });
+                }
+            }
+        }
+    };
     let named = query_param(ex.query.as_deref(), "user").filter(|u| !u.is_empty());
     let header = ex.authorization.clone();
     let (user, org) = match settings.mode {
@@ -474,12 +483,24 @@ async fn issue(
     if let Some(o) = &org {
         claims["org"] = json!(o);
     }
-    let token = settings
+    let mut token = settings
         .keys
         .sign(&claims)
         .map_err(|e| refuse(500, AUTHSERVICE_REFUSED_CODE, "sign-failed", e))?;
+    if let Some(key) = caller_key {
+        let jwt = token;
+        token = tokio::task::spawn_blocking(move || jwt::encrypt_for(&key, &jwt))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+            .map_err(|e| refuse(500, AUTHSERVICE_REFUSED_CODE, "encrypt-failed", e))?;
+        ex.auth = Some("token-issued-encrypted");
+    }
+    let encrypted = ex.auth == Some("token-issued-encrypted");
     ex.identity = Some(user.user_id.clone());
-    ex.auth = Some("token-issued");
+    if !encrypted {
+        ex.auth = Some("token-issued");
+    }
     journal_token(
         shared,
         ex,
@@ -489,15 +510,16 @@ async fn issue(
         None,
         created,
     );
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "token": token,
-            "tokenType": "Bearer",
-            "expiresIn": lifetime,
-            "userId": user.user_id,
-        }),
-    ))
+    let mut body = json!({
+        "token": token,
+        "tokenType": "Bearer",
+        "expiresIn": lifetime,
+        "userId": user.user_id,
+    });
+    if encrypted {
+        body["encryption"] = json!(jwt::TOKEN_ENCRYPTION);
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// Journals one issue or refusal (`token=issued|refused`, `mode`, `sub`, `reason`).

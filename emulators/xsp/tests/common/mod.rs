@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod jwe;
+pub mod stream;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -132,11 +135,17 @@ pub struct Lab {
     pub clock: LabClock,
     pub journal: Journal,
     pub xsp: XspHandle,
+    /// The application server, when the lab was started with Xsi-Events.
+    pub app_server: Option<bwlab_appserver::AppServer>,
+    pub profile: bwlab_profiles::Profile,
 }
 
 pub struct LabOptions {
     pub profile: &'static str,
     pub settings: XspSettings,
+    /// Start an application server and serve Xsi-Events (and CTI) with these settings.
+    pub events: Option<bwlab_xsp::EventsSettings>,
+    pub as_settings: bwlab_appserver::AsSettings,
 }
 
 impl Default for LabOptions {
@@ -144,6 +153,8 @@ impl Default for LabOptions {
         LabOptions {
             profile: "r24",
             settings: XspSettings::default(),
+            events: None,
+            as_settings: bwlab_appserver::AsSettings::default(),
         }
     }
 }
@@ -170,22 +181,36 @@ impl Lab {
             .load_str("test-profiles", NO_PUSH_PROFILE)
             .expect("test profile");
         let profile = profiles.get(opts.profile).expect("profile").clone();
-        let xsp = XspNode::builder("xsp1")
+        let app_server = opts.events.as_ref().map(|_| {
+            bwlab_appserver::AppServer::new(
+                store.clone(),
+                profile.clone(),
+                journal.clone(),
+                opts.as_settings.clone(),
+            )
+        });
+        let mut b = XspNode::builder("xsp1")
             .identity(pki.node("xsp1").expect("node identity").clone())
             .store(store.clone())
-            .profile(profile)
+            .profile(profile.clone())
             .journal(journal.clone())
             .clock(clock.clone())
-            .settings(settings)
-            .start()
-            .await
-            .expect("xsp starts");
+            .settings(settings);
+        if let (Some(a), Some(ev)) = (&app_server, opts.events) {
+            b = b
+                .app_server(a.clone())
+                .events(ev)
+                .cti_addr(Some("127.0.0.1:0".parse().unwrap()));
+        }
+        let xsp = b.start().await.expect("xsp starts");
         Lab {
             pki,
             store,
             clock,
             journal,
             xsp,
+            app_server,
+            profile,
         }
     }
 

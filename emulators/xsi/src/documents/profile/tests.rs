@@ -282,3 +282,56 @@ fn feature_access_codes() {
     );
     round_trip(&fac);
 }
+
+#[test]
+fn registrations() {
+    let doc = Registrations {
+        registrations: vec![
+            RegistrationEntry {
+                endpoint_type: Some(EndpointType::Primary),
+                uri: Some("sip:alice_1@198.51.100.7:5061;transport=tls".into()),
+                expiration: Some("2026-01-01T10:00:00Z".into()),
+                line_port: Some("alice_1@example.com".into()),
+                public_ip: Some("198.51.100.7".into()),
+                public_port: Some(5061),
+                private_ip: Some("10.0.0.7".into()),
+                private_port: Some(5060),
+                user_agent: Some("Cisco-CP8851/14.2".into()),
+                path_header: Some("<sip:sbc.example.com;lr>".into()),
+            },
+            RegistrationEntry {
+                line_port: Some("alice_2@example.com".into()),
+                ..RegistrationEntry::default()
+            },
+        ],
+    };
+    let el = doc.to_element();
+    assert_eq!(names(&el), ["registration", "registration"]);
+    assert_eq!(
+        names(&el.children[0]),
+        [
+            "endpointType",
+            "uri",
+            "expiration",
+            "linePort",
+            "publicIP",
+            "publicPort",
+            "privateIP",
+            "privatePort",
+            "userAgent",
+            "pathHeader"
+        ]
+    );
+    round_trip(&doc);
+    round_trip(&Registrations::default());
+    let bad = xml_body(
+        "Registrations",
+        "<registration><publicPort>70000</publicPort></registration>",
+    );
+    assert!(Registrations::from_xml(&bad).is_err());
+    let bad = xml_body(
+        "Registrations",
+        "<registration><color>red</color></registration>",
+    );
+    assert!(Registrations::from_xml(&bad).is_err());
+}
