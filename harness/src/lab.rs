@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bwlab_appserver::{AppServer, AsSettings, ScriptedCall};
 use bwlab_cloud::{AuthServiceTarget, BwTokenMode, Cloud, CloudHandle, StorePolicySource};
 use bwlab_core::addr::{AddressPlan, Host, Ports, Role};
 use bwlab_core::{Journal, Kind, LabClock};
@@ -13,8 +14,8 @@ use bwlab_model::Store;
 use bwlab_pki::{DeviceSpec, ExportManifest, LabPki, NodeSpec, PkiConfig};
 use bwlab_profiles::{Profile, Profiles};
 use bwlab_xsp::{
-    AuthKeys, AuthServiceSettings, CiFuture, CiTokenValidator, HttpCiValidator, XspHandle, XspNode,
-    XspSettings,
+    AuthKeys, AuthServiceSettings, CiFuture, CiTokenValidator, EventsSettings, HttpCiValidator,
+    XspHandle, XspNode, XspSettings,
 };
 
 use crate::error::LabError;
@@ -45,6 +46,9 @@ pub struct LabBuilder {
     clock: Option<LabClock>,
     state_dir: Option<PathBuf>,
     authservice_keys_file: Option<PathBuf>,
+    app_server: AsSettings,
+    events: EventsSettings,
+    events_per_node: Vec<(String, EventsSettings)>,
 }
 
 impl Default for LabBuilder {
@@ -59,6 +63,9 @@ impl Default for LabBuilder {
             clock: None,
             state_dir: None,
             authservice_keys_file: None,
+            app_server: AsSettings::default(),
+            events: EventsSettings::default(),
+            events_per_node: Vec::new(),
         }
     }
 }
@@ -129,6 +136,30 @@ impl LabBuilder {
     /// accepts this lab's BroadWorks tokens. Default: a fresh pair per lab, in memory.
     pub fn authservice_keys_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.authservice_keys_file = Some(path.into());
+        self
+    }
+
+    /// Application server settings (`ClientIdentity`, subscription limits, ack timeout…).
+    pub fn app_server_settings(mut self, settings: AsSettings) -> Self {
+        self.app_server = settings;
+        self
+    }
+
+    /// Xsi-Events settings of every XSP (`callControlApplicationName`, `eventTimeout`…).
+    pub fn events_settings(mut self, settings: EventsSettings) -> Self {
+        self.events = settings;
+        self
+    }
+
+    /// Xsi-Events settings of one XSP, overriding [`events_settings`](Self::events_settings)
+    /// there — e.g. a different `callControlApplicationName` on xsp2, the configuration
+    /// drift that loses events.
+    pub fn events_settings_for(
+        mut self,
+        node: impl Into<String>,
+        settings: EventsSettings,
+    ) -> Self {
+        self.events_per_node.push((node.into(), settings));
         self
     }
 
@@ -226,6 +257,14 @@ impl LabBuilder {
             None => AuthKeys::new(),
         };
         let ci_validator = Arc::new(LateValidator::default());
+        // One application server behind the whole XSP farm: subscriptions and channel sets
+        // are cluster-wide.
+        let app_server = AppServer::new(
+            store.clone(),
+            profile.clone(),
+            journal.clone(),
+            self.app_server.clone(),
+        );
         let mut xsps = Vec::new();
         for node in topology.xsp_nodes().filter(|n| n.implemented) {
             let Some(node_plan) = plan.node(&node.name) else {
@@ -243,6 +282,15 @@ impl LabBuilder {
                 authservice: Some(authservice),
                 ..XspSettings::default()
             };
+            let mut events = self
+                .events_per_node
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == node.name)
+                .map_or_else(|| self.events.clone(), |(_, e)| e.clone());
+            if events.http_contact_trust.is_empty() {
+                events.http_contact_trust = pki.lab_trust_bundle();
+            }
             let started = XspNode::builder(node.name.clone())
                 .plan(node_plan)
                 .identity(identity)
@@ -251,6 +299,8 @@ impl LabBuilder {
                 .journal(journal.clone())
                 .clock(clock.clone())
                 .settings(settings)
+                .app_server(app_server.clone())
+                .events(events)
                 .start()
                 .await;
             match started {
@@ -298,6 +348,8 @@ impl LabBuilder {
                         p.port = h.https_addr().port();
                     } else if p.name == "https-mtls" {
                         p.port = h.mtls_addr().map_or(0, |a| a.port());
+                    } else if p.name == bwlab_xsp::PORT_CTI {
+                        p.port = h.cti_addr().map_or(0, |a| a.port());
                     }
                 }
             }
@@ -348,6 +400,7 @@ impl LabBuilder {
             xsps,
             cloud: Some(cloud),
             auth_keys,
+            app_server,
         })
     }
 }
@@ -468,6 +521,7 @@ pub struct Lab {
     xsps: Vec<(String, XspHandle)>,
     cloud: Option<CloudHandle>,
     auth_keys: AuthKeys,
+    app_server: AppServer,
 }
 
 impl Lab {
@@ -523,6 +577,45 @@ impl Lab {
     /// need (the first token); a test can create it up front with `ensure()`.
     pub fn auth_keys(&self) -> &AuthKeys {
         &self.auth_keys
+    }
+
+    /// The application server: calls, Xsi-Events subscriptions and channel sets, event
+    /// faults. Every XSP of the lab serves Xsi-Events from it.
+    pub fn app_server(&self) -> &AppServer {
+        &self.app_server
+    }
+
+    /// A scripted call on tokio time, e.g.
+    /// `lab.call("alice", "bob").answer_after(2s).release_after(10s).start()`.
+    ///
+    /// `caller` is a user id, or its part before `@` in the lab domain; `dialed` is what the
+    /// caller dials (a number, an extension), or a lab user named the same way — then the
+    /// call dials that user's extension (or number).
+    pub fn call(&self, caller: &str, dialed: &str) -> ScriptedCall {
+        let caller_id = self.user_id(caller);
+        let target = self
+            .store
+            .find_user(&self.user_id(dialed))
+            .and_then(|u| {
+                u.extension
+                    .clone()
+                    .or_else(|| u.number.as_ref().map(|n| n.to_string()))
+            })
+            .unwrap_or_else(|| dialed.to_owned());
+        self.app_server.call(&caller_id, &target)
+    }
+
+    /// A user id from `alice` or `alice@lab.example` (unknown names are returned as given).
+    pub fn user_id(&self, name: &str) -> String {
+        if self.store.find_user(name).is_some() || name.contains('@') {
+            return name.to_owned();
+        }
+        let qualified = format!("{name}@{}", self.topology.domain);
+        if self.store.find_user(&qualified).is_some() {
+            qualified
+        } else {
+            name.to_owned()
+        }
     }
 
     /// The fake Webex cloud: CI (issue tokens for tests), the IdP proxy.

@@ -12,11 +12,13 @@
 //! ```
 //!
 //! The crates behind it are re-exported: [`core`] (clock, journal, address plan), [`model`],
-//! [`profiles`], [`pki`] and [`dns`].
+//! [`profiles`], [`pki`], [`dns`], [`xsp`] (the XSP|ADP node, Xsi-Events settings and faults)
+//! and [`appserver`] (calls, subscriptions, channel sets, event faults).
 
 pub mod bench;
 pub mod cli;
 mod error;
+pub mod events_client;
 mod lab;
 pub mod summary;
 pub mod topology;
@@ -25,8 +27,10 @@ pub use error::LabError;
 pub use lab::{DEFAULT_DATA, Lab, LabBuilder, lab_pki};
 pub use topology::Topology;
 
+pub use bwlab_appserver as appserver;
 pub use bwlab_core as core;
 pub use bwlab_dns as dns;
 pub use bwlab_model as model;
 pub use bwlab_pki as pki;
 pub use bwlab_profiles as profiles;
+pub use bwlab_xsp as xsp;

@@ -289,10 +289,16 @@ fn node_urls(role: Role, fqdn: &str, ports: &BTreeMap<String, u16>) -> Vec<Strin
             format!("tcp://{fqdn}:{}", port("dns-tcp")),
         ],
         Role::Xsp => {
-            let mut urls = vec![format!(
-                "https://{fqdn}:{}/com.broadsoft.xsi-actions/v2.0/",
-                port("https")
-            )];
+            let mut urls = vec![
+                format!(
+                    "https://{fqdn}:{}/com.broadsoft.xsi-actions/v2.0/",
+                    port("https")
+                ),
+                format!(
+                    "https://{fqdn}:{}/com.broadsoft.xsi-events/v2.0/",
+                    port("https")
+                ),
+            ];
             if ports.contains_key("https-mtls") {
                 urls.push(format!("https+mtls://{fqdn}:{}/", port("https-mtls")));
             }

@@ -106,6 +106,23 @@ const CHECKS: &[Check] = &[
     get("/user/alice@lab.example/directories/CallLogs/Missed"),
     get("/user/alice@lab.example/VoiceMessagingMessages"),
     get("/user/alice@lab.example/calls"),
+    // Group and system resources (a lab without call centres or route points).
+    get("/group/hq/services/CallCenter/ExternalReporting"),
+    get("/group/hq/services/CallCenter/UnavailableCodes?enterpriseId=acme"),
+    Check {
+        method: "GET",
+        root: XSI,
+        path: "/system/services/RoutePoint/ApplicationController/ac-1",
+        auth: ADMIN,
+        status: 200,
+    },
+    Check {
+        method: "GET",
+        root: XSI,
+        path: "/group/hq/services/CallCenter/UnavailableCodes",
+        auth: ALICE,
+        status: 400,
+    },
     // Seeded by `seed_push_registrations`.
     get("/user/alice@lab.example/profile/PushNotificationRegistrations"),
     get("/user/alice@lab.example/profile/PushNotificationRegistrations?registrationId=inst-1"),

@@ -16,7 +16,8 @@ pub struct AsSettings {
     pub subscription_max_expires: u32,
     /// Whether `expires = 2147483647` means "never expires" (else it is clamped).
     pub allow_never_expires: bool,
-    /// Subscriptions per owner.
+    /// Subscriptions per user owner (client applications such as the CTI client are not
+    /// limited: they subscribe once per user of the cluster).
     pub max_subscriptions_per_owner: usize,
     /// Duplicate single-package subscription: mint a new id and terminate the old one
     /// (`true`) instead of keeping the old id (`false`, default).

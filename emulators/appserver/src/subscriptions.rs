@@ -98,9 +98,48 @@ impl Sub {
     }
 }
 
+/// One owner's subscriptions, grouped by target: the duplicate check on subscribe only
+/// looks at the same target, so a CTI client owning a subscription per user (100,000 of
+/// them in a re-subscription storm) stays O(1) per subscribe.
+#[derive(Default)]
+pub(crate) struct OwnerSubs {
+    by_target: std::collections::HashMap<Target, Vec<Arc<Sub>>>,
+    count: usize,
+}
+
+impl OwnerSubs {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn push(&mut self, s: Arc<Sub>) {
+        self.by_target.entry(s.target.clone()).or_default().push(s);
+        self.count += 1;
+    }
+
+    fn remove_ptr(&mut self, sub: &Sub) {
+        if let Some(list) = self.by_target.get_mut(&sub.target) {
+            let before = list.len();
+            list.retain(|s| !std::ptr::eq(&**s, sub));
+            self.count -= before - list.len();
+            if list.is_empty() {
+                self.by_target.remove(&sub.target);
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<Arc<Sub>> {
+        self.by_target.values().flatten().cloned().collect()
+    }
+}
+
 pub(crate) struct SubscriptionRegistry {
     by_id: Sharded<Arc<str>, Arc<Sub>>,
-    by_owner: Sharded<Owner, Vec<Arc<Sub>>>,
+    by_owner: Sharded<Owner, OwnerSubs>,
     by_user: Sharded<UserIdx, Vec<Arc<Sub>>>,
     by_group: Sharded<GroupIdx, Vec<Arc<Sub>>>,
     by_enterprise: Sharded<EnterpriseIdx, Vec<Arc<Sub>>>,
@@ -199,7 +238,7 @@ impl SubscriptionRegistry {
     pub(crate) fn remove(&self, sub: &Sub) -> bool {
         let mut owners = self.by_owner.shard(&sub.owner).lock();
         if let Some(list) = owners.get_mut(&sub.owner) {
-            list.retain(|s| !std::ptr::eq(&**s, sub));
+            list.remove_ptr(sub);
             if list.is_empty() {
                 owners.remove(&sub.owner);
             }
@@ -242,7 +281,7 @@ impl SubscriptionRegistry {
             .shard(owner)
             .lock()
             .get(owner)
-            .cloned()
+            .map(OwnerSubs::all)
             .unwrap_or_default()
     }
 }
@@ -338,7 +377,11 @@ impl Inner {
         let mine = owners.entry(req.owner.clone()).or_default();
         // Duplicate rules: one package list per (owner, target); a single package is
         // overwritten per (owner, target, subId, package, applicationId).
-        let dup = mine.iter().position(|s| {
+        let same_target = mine
+            .by_target
+            .get(&req.target)
+            .map_or(&[][..], Vec::as_slice);
+        let dup = same_target.iter().position(|s| {
             s.target == req.target
                 && if is_list {
                     s.is_list()
@@ -353,14 +396,19 @@ impl Inner {
         let mut replaced = None;
         let keep_id = dup.is_some() && !is_list && !self.settings.duplicate_mints_new_id;
         if let Some(i) = dup {
-            let old = mine.remove(i);
+            let old = same_target[i].clone();
+            mine.remove_ptr(&old);
             self.subs.unindex(&old);
             replaced = Some(old.id.clone());
             if !keep_id {
                 terminated_old = Some(old);
             }
         }
-        if mine.len() >= self.settings.max_subscriptions_per_owner {
+        // Client applications (the Webex CTI client) hold one subscription per user of
+        // the cluster; the per-owner limit is about users leaking subscriptions.
+        if matches!(req.owner, Owner::User(_))
+            && mine.len() >= self.settings.max_subscriptions_per_owner
+        {
             if mine.is_empty() {
                 owners.remove(&req.owner);
             }

@@ -51,7 +51,7 @@ use bwlab_pki::{CipherPolicy, ClientAuth, ClientAuthPolicy, Identity, ServerOpti
 use bwlab_profiles::{Feature, Profile};
 use tokio::sync::watch;
 
-pub use actions::{CallLogSubsetShape, OWNER_FLAG_ELEMENT};
+pub use actions::{APPLICATION_CONTROLLER_NOT_READY_CODE, CallLogSubsetShape, OWNER_FLAG_ELEMENT};
 pub use authservice::{
     AUTH_KEY_BITS, AUTHSERVICE_REFUSED_CODE, AUTHSERVICE_ROOT, AuthKeys, AuthServiceMode,
     AuthServiceSettings, CI_SCOPES, CI_VALIDATION_UNSUPPORTED_CODE, CiError, CiFuture, CiIdentity,

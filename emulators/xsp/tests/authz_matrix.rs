@@ -6,7 +6,9 @@
 //! (in and out of scope), read-only administrator, the user itself by Basic, a valid
 //! BroadWorks bearer token, a token signed by another node's (non-shared) keys, and an expired
 //! token. Authentication comes first (401), then the scope (403); a caller allowed to read but
-//! not to write (read-only admin) gets 403 on every changing method.
+//! not to write (read-only admin) gets 403 on every changing method. Group resources are open
+//! to the group's users and the administrators over the group; system resources to system
+//! administrators only.
 //!
 //! Resources that consume state (DELETE of one message, one call log, one push registration)
 //! seed a fresh item for every cell, so each cell sees the resource as it should.
@@ -36,6 +38,10 @@ enum Need {
     Read,
     /// Write scope on the target user.
     Write,
+    /// Read access to group `hq` (its users and the administrators over it).
+    Group,
+    /// A system administrator (not read-only for changes).
+    System,
 }
 
 /// One resource × method of the matrix.
@@ -344,6 +350,46 @@ fn resources() -> Vec<Res> {
             )
         ),
         get!("calls"),
+        res!(
+            "GET group CallCenter/ExternalReporting",
+            GET,
+            Group,
+            200,
+            |_, _| (
+                "group/hq/services/CallCenter/ExternalReporting".into(),
+                String::new()
+            )
+        ),
+        res!(
+            "GET group CallCenter/UnavailableCodes",
+            GET,
+            Group,
+            200,
+            |_, _| (
+                "group/hq/services/CallCenter/UnavailableCodes?enterpriseId=acme".into(),
+                String::new()
+            )
+        ),
+        res!(
+            "GET system RoutePoint/ApplicationController",
+            GET,
+            System,
+            200,
+            |_, _| (
+                "system/services/RoutePoint/ApplicationController/ac-1".into(),
+                String::new()
+            )
+        ),
+        res!(
+            "PUT system RoutePoint/ApplicationController",
+            PUT,
+            System,
+            200,
+            |_, _| (
+                "system/services/RoutePoint/ApplicationController/ac-1".into(),
+                body("ApplicationController", "<state>not ready</state>")
+            )
+        ),
     ]
 }
 
@@ -358,10 +404,17 @@ enum Access {
 }
 
 impl Access {
-    fn expect(self, r: &Res) -> u16 {
+    /// The status `caller` (with this access to the user resources) gets from `r`.
+    fn expect(self, r: &Res, caller: &str) -> u16 {
         match (self, r.need) {
             (Access::Unauthenticated, _) => 401,
             (_, Need::Login) => r.ok,
+            // Every authenticated caller of the matrix is in group hq or administers it,
+            // except the other provider's administrator.
+            (_, Need::Group) if caller.starts_with("service-provider admin") => 403,
+            (_, Need::Group) => r.ok,
+            (_, Need::System) if caller == "system admin" => r.ok,
+            (_, Need::System) => 403,
             (Access::NoScope, _) | (Access::ReadOnly, Need::Write) => 403,
             _ => r.ok,
         }
@@ -578,7 +631,7 @@ async fn every_resource_by_every_caller() {
                 .await
                 .expect("request");
             cells += 1;
-            let want = caller.access.expect(r);
+            let want = caller.access.expect(r, caller.name);
             let got = reply.status;
             if got != want {
                 failures.push(format!(

@@ -21,7 +21,7 @@ use hyper::Method;
 const EV: &str = "/com.broadsoft.xsi-events/v2.0";
 const ALICE: (&str, &str) = ("alice@lab.example", "Alice-pw1");
 const BOB: (&str, &str) = ("bob@lab.example", "Bob-pw1");
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(60);
 
 async fn lab() -> Lab {
     lab_with(EventsSettings::default(), AsSettings::default()).await
@@ -666,4 +666,344 @@ async fn http_contact_receives_posts() {
     assert!(req.starts_with("POST /notify HTTP/1.1"), "{req}");
     assert!(req.contains("DoNotDisturbEvent"));
     assert!(req.contains("<xsi:httpContact><xsi:uri>"));
+}
+
+#[tokio::test]
+async fn xsi_actions_call_commands_drive_the_call_engine() {
+    let lab = lab().await;
+    let mut alice = client(&lab, ALICE).await;
+    let mut bob = client(&lab, BOB).await;
+    let calls = |u: &str| common::user_path(u, "calls");
+
+    let r = alice
+        .request(
+            Method::POST,
+            &format!("{}/New?address=102", calls(ALICE.0)),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{r:?}");
+    let cid = between(&r.text(), "<callId>", "</callId>");
+    assert!(r.text().contains("<externalTrackingId>"));
+    assert!(
+        r.header("location")
+            .unwrap()
+            .ends_with(&format!("/calls/{cid}"))
+    );
+    assert!(alice.get(&calls(ALICE.0)).await.text().contains(&cid));
+
+    // Bob's phone rings: one alerting call he may answer.
+    let list = bob.get(&calls(BOB.0)).await.text();
+    let bcid = between(&list, "<callId>", "</callId>");
+    let detail = bob.get(&format!("{}/{bcid}", calls(BOB.0))).await;
+    assert_eq!(detail.status, 200);
+    assert!(
+        detail.text().contains("<state>Alerting</state>"),
+        "{}",
+        detail.text()
+    );
+    assert!(detail.text().contains("<allowAnswer/>"));
+    assert_eq!(
+        put(&mut bob, format!("{}/{bcid}/Talk", calls(BOB.0))).await,
+        200
+    );
+    let detail = alice.get(&format!("{}/{cid}", calls(ALICE.0))).await.text();
+    assert!(detail.contains("<state>Active</state>"), "{detail}");
+    assert!(detail.contains("<answerTime>"));
+
+    // Hold and retrieve; Talk on an active call is refused.
+    assert_eq!(
+        put(&mut alice, format!("{}/{cid}/Hold", calls(ALICE.0))).await,
+        200
+    );
+    assert!(
+        alice
+            .get(&format!("{}/{cid}", calls(ALICE.0)))
+            .await
+            .text()
+            .contains("<state>Held</state>")
+    );
+    assert_eq!(
+        put(&mut alice, format!("{}/{cid}/Talk", calls(ALICE.0))).await,
+        200
+    );
+    assert_eq!(
+        put(&mut alice, format!("{}/{cid}/Talk", calls(ALICE.0))).await,
+        400
+    );
+    let hook = alice.get(&format!("{}/HookStatus", calls(ALICE.0))).await;
+    assert!(
+        hook.text().contains("<hookStatus>Off-Hook</hookStatus>"),
+        "{hook:?}"
+    );
+
+    // Hang up: no calls left, both sides have a log entry.
+    let r = alice
+        .request(
+            Method::DELETE,
+            &format!("{}/{cid}", calls(ALICE.0)),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(!alice.get(&calls(ALICE.0)).await.text().contains("<callId>"));
+    let logs = alice
+        .get(&common::user_path(ALICE.0, "directories/CallLogs/Placed"))
+        .await;
+    assert!(logs.text().contains("102"), "{logs:?}");
+
+    // Refusals: unknown call, missing address, someone else's call.
+    assert_eq!(
+        alice
+            .get(&format!("{}/callhalf-999:0", calls(ALICE.0)))
+            .await
+            .status,
+        404
+    );
+    let r = alice
+        .request(
+            Method::POST,
+            &format!("{}/New", calls(ALICE.0)),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        alice
+            .get(&format!("{}/HookStatus", calls(BOB.0)))
+            .await
+            .status,
+        403
+    );
+}
+
+async fn put(c: &mut Client, path: String) -> u16 {
+    c.request(Method::PUT, &path, &[], Bytes::new())
+        .await
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn without_an_application_server_call_commands_are_unavailable() {
+    let lab = Lab::start().await;
+    let mut alice = client(&lab, ALICE).await;
+    let r = alice
+        .request(
+            Method::POST,
+            &common::user_path(ALICE.0, "calls/New?address=102"),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("ErrorInfo"));
+    // Xsi-Events is not deployed either.
+    assert_eq!(alice.get(&format!("{EV}/subscription")).await.status, 501);
+}
+
+#[tokio::test(start_paused = true)]
+async fn termination_reasons_and_subscription_expiry_reach_the_stream() {
+    let lab = lab().await;
+    let app = lab.app_server.clone().unwrap();
+    let mut c = client(&lab, ALICE).await;
+
+    // The first response carries the session cookie a load balancer can pin on.
+    let (mut s1, _) = open(&lab, ALICE, "set-1").await;
+    assert!(
+        s1.headers
+            .iter()
+            .any(|(k, v)| k == "set-cookie" && v.starts_with("JSESSIONID=")),
+        "{:?}",
+        s1.headers
+    );
+    // Same user and applicationId, another set: the first set's channels end.
+    let (mut s2, ch2) = open(&lab, ALICE, "set-2").await;
+    assert_eq!(
+        type_of(&next_event(&mut s1).await),
+        "ChannelTerminatedEvent:DuplicateChannelSet"
+    );
+    assert!(s1.next_chunk().await.is_none());
+
+    // An administrator action: UserDeleted.
+    assert!(app.terminate_channel(&ch2, bwlab_profiles::ChannelTerminatedReason::UserDeleted));
+    assert_eq!(
+        type_of(&next_event(&mut s2).await),
+        "ChannelTerminatedEvent:UserDeleted"
+    );
+
+    // Unanswered events: NonResponsiveChannel after the ack timeout (10 s), with heartbeats
+    // keeping the stream itself alive.
+    let (mut s3, ch3) = open(&lab, ALICE, "set-3").await;
+    subscribe(&mut c, ALICE.0, "Call Waiting", "set-3").await;
+    assert_eq!(type_of(&next_event(&mut s3).await), "CallWaitingEvent");
+    let t = next_event(&mut s3).await;
+    assert_eq!(type_of(&t), "ChannelTerminatedEvent:NonResponsiveChannel");
+    let _ = ch3;
+
+    // A subscription that is not refreshed ends with SubscriptionTerminatedEvent (acked
+    // like any event); its id then answers 403. The channel (2 h) outlives it, then
+    // expires itself.
+    let mut s4 = EventStream::open(
+        lab.xsp.https_addr(),
+        lab.client_config(None),
+        ASYNC_CHANNEL,
+        Some(&basic(ALICE.0, ALICE.1)),
+        &channel_body("set-4", 1, "test-app").replace("<expires>3600<", "<expires>7200<"),
+    )
+    .await
+    .unwrap();
+    let ch4 = between(&s4.next_text().await, "<channelId>", "</channelId>");
+    let body = r#"<Subscription xmlns="http://schema.broadsoft.com/xsi"><event>Remote Office</event><expires>3600</expires><channelSetId>set-4</channelSetId><applicationId>test-app</applicationId></Subscription>"#;
+    let r = c
+        .request(Method::POST, &format!("{EV}/user/{}", ALICE.0), &[], body)
+        .await
+        .unwrap();
+    let sub = between(&r.text(), "<subscriptionId>", "</subscriptionId>");
+    let first = next_event(&mut s4).await;
+    assert_eq!(type_of(&first), "RemoteOfficeEvent");
+    assert_eq!(ack(&mut c, first.event_id().unwrap(), 200).await, 200);
+    let hb = format!("{EV}/channel/{ch4}/heartbeat");
+    let ended = until_event(&lab, &mut c, &mut s4, &hb).await;
+    assert_eq!(type_of(&ended), "SubscriptionTerminatedEvent");
+    assert_eq!(ack(&mut c, ended.event_id().unwrap(), 200).await, 200);
+    assert_eq!(c.get(&format!("{EV}/subscription/{sub}")).await.status, 403);
+    let expired = until_event(&lab, &mut c, &mut s4, &hb).await;
+    assert_eq!(type_of(&expired), "ChannelTerminatedEvent:Expired");
+}
+
+/// Heartbeats every 15 s of (paused) tokio time until something other than a heartbeat
+/// arrives on the stream.
+async fn until_event(lab: &Lab, c: &mut Client, s: &mut EventStream, hb: &str) -> Event {
+    loop {
+        tokio::time::advance(Duration::from_secs(15)).await;
+        if c.request(Method::PUT, hb, &[], Bytes::new()).await.is_err() {
+            // The idle keep-alive connection was closed meanwhile; reconnect.
+            *c = client(lab, ALICE).await;
+            assert_eq!(put(c, hb.to_owned()).await, 200);
+        }
+        while let Ok(Some(chunk)) =
+            tokio::time::timeout(Duration::from_millis(1), s.next_chunk()).await
+        {
+            if chunk[..] != ChannelHeartBeat::BYTES[..] {
+                return Event::from_xml(&chunk).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_event_package_name_is_accepted() {
+    let lab = lab().await;
+    let mut c = client(&lab, ALICE).await;
+    let (_s, _) = open(&lab, ALICE, "set-all").await;
+    let mut refused = Vec::new();
+    for p in bwlab_profiles::EventPackage::ALL {
+        let name = p.as_str();
+        let body = format!(
+            r#"<Subscription xmlns="http://schema.broadsoft.com/xsi"><event>{name}</event><channelSetId>set-all</channelSetId><applicationId>pkg-{}</applicationId></Subscription>"#,
+            name.replace(' ', "-")
+        );
+        let r = c
+            .request(
+                Method::POST,
+                &format!("{EV}/user/{}", ALICE.0),
+                &[("x-broadworks-protocol-version", "19.0")],
+                body,
+            )
+            .await
+            .unwrap();
+        if r.status != 200 {
+            refused.push((name, r.status));
+        }
+    }
+    // Only packages the release does not list may be refused (r24 has dropped the
+    // deprecated Call Recording; every other package name is known).
+    let gated: Vec<_> = refused
+        .iter()
+        .filter(|(n, _)| {
+            n.parse::<bwlab_profiles::EventPackage>()
+                .is_ok_and(|p| lab.profile.has_event_package(p))
+        })
+        .collect();
+    assert!(refused.len() <= 1, "refused: {refused:?}");
+    assert!(gated.is_empty(), "refused: {refused:?}");
+}
+
+#[tokio::test]
+async fn cti_resubscription_storm_is_absorbed() {
+    const USERS: usize = 1500;
+    const CONNECTIONS: usize = 8;
+    let lab = lab().await;
+    let app = lab.app_server.clone().unwrap();
+    for i in 0..USERS {
+        lab.store
+            .add_user(bwlab_model::spec::UserSpec {
+                user_id: format!("storm{i}@lab.example"),
+                enterprise: Some("acme".into()),
+                group: "hq".into(),
+                first_name: "Storm".into(),
+                last_name: format!("{i}"),
+                password: "Storm-pw1".into(),
+                extension: Some(format!("{}", 5000 + i)),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let cti = lab.xsp.cti_addr().unwrap();
+    // The Webex CTI client opens its channel, then subscribes every user at once over a
+    // few connections, as after turning on Call History in Partner Hub.
+    let mut stream = EventStream::open(
+        cti,
+        lab.client_config(Some(lab.pki.webex_client().clone())),
+        ASYNC_CHANNEL,
+        None,
+        &channel_body("webex-cti", 1, "webex-cti"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stream.status, 200);
+    stream.next_text().await;
+    let mut tasks = Vec::new();
+    for k in 0..CONNECTIONS {
+        let cfg = lab.client_config(Some(lab.pki.webex_client().clone()));
+        tasks.push(tokio::spawn(async move {
+            let mut c = Client::connect(cti, cfg).await.unwrap();
+            let mut failures = 0;
+            for i in (k..USERS).step_by(CONNECTIONS) {
+                let body = r#"<Subscription xmlns="http://schema.broadsoft.com/xsi"><event>Advanced Call</event><expires>3600</expires><channelSetId>webex-cti</channelSetId><applicationId>webex-cti</applicationId></Subscription>"#;
+                let r = c
+                    .request(Method::POST, &format!("{EV}/user/storm{i}@lab.example"), &[], body)
+                    .await
+                    .unwrap();
+                if r.status != 200 {
+                    failures += 1;
+                }
+            }
+            failures
+        }));
+    }
+    // Meanwhile the stream delivers the initial states; the client acknowledges them.
+    let cfg = lab.client_config(Some(lab.pki.webex_client().clone()));
+    let mut acker = Client::connect(cti, cfg).await.unwrap();
+    let mut seen = 0;
+    while seen < USERS {
+        let ev = next_event(&mut stream).await;
+        assert_eq!(type_of(&ev), "CallSubscriptionEvent");
+        assert_eq!(ack(&mut acker, ev.event_id().unwrap(), 200).await, 200);
+        seen += 1;
+    }
+    let mut failures = 0;
+    for t in tasks {
+        failures += t.await.unwrap();
+    }
+    assert_eq!(failures, 0);
+    assert_eq!(app.stats().subscriptions, USERS as u64);
 }

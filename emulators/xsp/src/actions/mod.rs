@@ -4,6 +4,7 @@
 mod call_logs;
 mod calls;
 mod directories;
+mod group_system;
 mod profile;
 pub(crate) mod push;
 mod services;
@@ -24,6 +25,7 @@ use crate::journal::Exchange;
 
 pub use call_logs::CallLogSubsetShape;
 pub(crate) use directories::query_params;
+pub use group_system::APPLICATION_CONTROLLER_NOT_READY_CODE;
 pub use profile::OWNER_FLAG_ELEMENT;
 pub(crate) use services::ImplementedService;
 
@@ -51,6 +53,14 @@ enum Resource {
     /// `{id}/MarkAsRead` (true) / `MarkAsUnread` (false).
     VoiceMessageMark(String, bool),
     Calls,
+    /// `calls/New` (click-to-dial).
+    CallsNew,
+    /// `calls/HookStatus`.
+    HookStatus,
+    /// `calls/{cid}`.
+    Call(String),
+    /// `calls/{cid}/{Talk|Hold|BlindTransfer}`.
+    CallAction(String, calls::Action),
     /// `profile/PushNotificationRegistrations`.
     PushRegistrations,
     /// `profile/PushNotificationRegistrations/new`.
@@ -65,7 +75,9 @@ impl Resource {
             Resource::CallLogs(..) | Resource::VoiceMessage(_) => "GET, DELETE",
             Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..) => "PUT",
             Resource::PushRegistrations => "GET, DELETE",
-            Resource::PushRegistrationNew => "POST",
+            Resource::PushRegistrationNew | Resource::CallsNew => "POST",
+            Resource::Call(_) => "GET, DELETE",
+            Resource::CallAction(..) => "PUT",
             _ => "GET",
         }
     }
@@ -100,6 +112,9 @@ fn route_authenticated(
 ) -> Result<Resp, Fail> {
     check_protocol_version(shared, ex)?;
     if let Some(r) = crate::authservice::sso_route(shared, ex, principal, segs) {
+        return r;
+    }
+    if let Some(r) = group_system::route(shared, ex, principal, segs) {
         return r;
     }
     let not_found = || Fail::detail(ErrorCode::ResourceNotFound, &ex.path);
@@ -174,6 +189,13 @@ fn route_authenticated(
                     Resource::VoiceMessageMark(m.clone(), false)
                 }
                 [c] if matches(c, "calls") => Resource::Calls,
+                [c, n] if matches(c, "calls") && matches(n, "New") => Resource::CallsNew,
+                [c, h] if matches(c, "calls") && matches(h, "HookStatus") => Resource::HookStatus,
+                [c, id] if matches(c, "calls") => Resource::Call(id.clone()),
+                [c, id, a] if matches(c, "calls") => match calls::Action::parse(a) {
+                    Some(a) => Resource::CallAction(id.clone(), a),
+                    None => return Err(not_found()),
+                },
                 _ => return Err(not_found()),
             };
             (r, Some(id.as_str()))
@@ -185,7 +207,9 @@ fn route_authenticated(
             Resource::CallLogs(_, _, Some(_))
             | Resource::VoiceMessagesMarkAll(_)
             | Resource::VoiceMessageMark(..)
-            | Resource::PushRegistrationNew,
+            | Resource::PushRegistrationNew
+            | Resource::CallsNew
+            | Resource::CallAction(..),
             &Method::GET,
         ) => return Err(Fail::method_not_allowed(resource.allow())),
         (_, &Method::GET) => false,
@@ -193,7 +217,9 @@ fn route_authenticated(
         (Resource::VoiceMessagesMarkAll(_) | Resource::VoiceMessageMark(..), &Method::PUT) => true,
         (Resource::Service(_) | Resource::Device(_), &Method::PUT) => true,
         (Resource::PushRegistrations, &Method::DELETE) => true,
-        (Resource::PushRegistrationNew, &Method::POST) => true,
+        (Resource::PushRegistrationNew | Resource::CallsNew, &Method::POST) => true,
+        (Resource::Call(_), &Method::DELETE) => true,
+        (Resource::CallAction(..), &Method::PUT) => true,
         _ => return Err(Fail::method_not_allowed(resource.allow())),
     };
     let target = match target {
@@ -221,6 +247,11 @@ fn route_authenticated(
         (Resource::VoiceMessage(m), Some(u)) => voice_messages::get(shared, ex, &u, &m),
         (Resource::VoiceMessageMark(m, r), Some(u)) => voice_messages::mark(shared, ex, &u, &m, r),
         (Resource::Calls, Some(u)) => calls::list(shared, ex, &u),
+        (Resource::CallsNew, Some(u)) => calls::new(shared, ex, &u),
+        (Resource::HookStatus, Some(u)) => calls::hook_status(shared, ex, &u),
+        (Resource::Call(c), Some(u)) if write => calls::release(shared, ex, &u, &c),
+        (Resource::Call(c), Some(u)) => calls::get(shared, ex, &u, &c),
+        (Resource::CallAction(c, a), Some(u)) => calls::act(shared, ex, &u, &c, a),
         (Resource::PushRegistrations, Some(u)) if write => push::delete(shared, ex, &u),
         (Resource::PushRegistrations, Some(u)) => push::list(shared, ex, &u),
         (Resource::PushRegistrationNew, Some(u)) => push::register(shared, ex, &u),
