@@ -450,6 +450,7 @@ pub mod procfs {
     /// Raises the soft `RLIMIT_NOFILE` towards `wanted` (up to the hard limit; past it too
     /// when the process may raise the hard limit, e.g. as root). Returns the soft limit in
     /// effect afterwards.
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
     pub fn raise_nofile(wanted: u64) -> u64 {
         let mut lim = libc::rlimit {
             rlim_cur: 0,
@@ -487,12 +488,12 @@ pub mod procfs {
 }
 
 /// File descriptors kept for everything but channels (listeners, workers, DNS, logs…).
-const FD_RESERVE: u64 = 256;
+const FD_RESERVE: u64 = 192;
 
 /// Channels that fit into `fd_limit`: each in-process channel holds two descriptors (the
 /// client's socket and the server's).
 pub fn channels_for_fd_limit(fd_limit: u64, workers: usize) -> usize {
-    let spare = fd_limit.saturating_sub(FD_RESERVE + 2 * workers as u64 + 64);
+    let spare = fd_limit.saturating_sub(FD_RESERVE + 2 * workers as u64);
     usize::try_from(spare / 2).unwrap_or(usize::MAX)
 }
 
@@ -611,31 +612,35 @@ impl EventsShared {
 
 enum WorkerMsg {
     /// Heartbeat this channel from now on.
-    Add(crate::events_client::EventsClient, String),
+    Add(
+        crate::events_client::EventsClient,
+        String,
+        tokio::time::Instant,
+    ),
     /// Acknowledge an event.
     Ack(crate::events_client::EventsClient, String),
 }
 
-/// One client task: heartbeats for its channels (each every `period`, in the order they
-/// were added) and event responses, on one keep-alive connection.
+/// One client task: heartbeats for its channels (each every `period`) and event
+/// responses, on one keep-alive connection.
 async fn events_worker(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<WorkerMsg>,
     period: Duration,
     shared: Arc<EventsShared>,
 ) {
-    use std::collections::VecDeque;
-    let mut queue: VecDeque<(
-        tokio::time::Instant,
-        crate::events_client::EventsClient,
-        String,
-    )> = VecDeque::new();
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut channels: Vec<(crate::events_client::EventsClient, String)> = Vec::new();
+    // Next heartbeat of each channel: (due, index into `channels`).
+    let mut timers: BinaryHeap<Reverse<(tokio::time::Instant, usize)>> = BinaryHeap::new();
     loop {
-        let due = queue.front().map(|(d, _, _)| *d);
+        let due = timers.peek().map(|Reverse((d, _))| *d);
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
-                Some(WorkerMsg::Add(client, id)) => {
-                    queue.push_back((tokio::time::Instant::now() + period, client, id));
+                Some(WorkerMsg::Add(client, id, first)) => {
+                    timers.push(Reverse((first, channels.len())));
+                    channels.push((client, id));
                 }
                 Some(WorkerMsg::Ack(client, event_id)) => {
                     match client.ack(&event_id, 200).await {
@@ -646,12 +651,13 @@ async fn events_worker(
                 None => break,
             },
             () = async { tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)).await }, if due.is_some() => {
-                if let Some((at, client, id)) = queue.pop_front() {
-                    match client.heartbeat(&id).await {
+                if let Some(Reverse((at, i))) = timers.pop() {
+                    let (client, id) = &channels[i];
+                    match client.heartbeat(id).await {
                         Ok(()) => shared.heartbeats_sent.fetch_add(1, Ordering::Relaxed),
                         Err(_) => shared.heartbeat_errors.fetch_add(1, Ordering::Relaxed),
                     };
-                    queue.push_back((at + period, client, id));
+                    timers.push(Reverse((at + period, i)));
                 }
             }
         }
@@ -724,7 +730,7 @@ pub async fn run_events(
         ..EventsBenchResult::default()
     };
     // Two descriptors per channel in one process; raise the limit or plan fewer channels.
-    let wanted = FD_RESERVE + 2 * workers as u64 + 64 + 2 * cfg.channels as u64;
+    let wanted = FD_RESERVE + 2 * workers as u64 + 2 * cfg.channels as u64;
     result.fd_limit = procfs::raise_nofile(wanted);
     let planned = cfg
         .channels
@@ -784,6 +790,8 @@ pub async fn run_events(
 
     // (a) open the channels, at most 64 handshakes at a time.
     let opened_at = Instant::now();
+    // First heartbeats spread evenly over one period, so the window sees the steady rate.
+    let hb_origin = tokio::time::Instant::now();
     let gate = Arc::new(tokio::sync::Semaphore::new(64));
     let opened = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -810,7 +818,8 @@ pub async fn run_events(
             match client.open_channel(&req).await {
                 Ok(ch) => {
                     opened.fetch_add(1, Ordering::Relaxed);
-                    let _ = tx.send(WorkerMsg::Add(client.clone(), ch.id().to_owned()));
+                    let first = hb_origin + period.mul_f64(i as f64 / planned as f64);
+                    let _ = tx.send(WorkerMsg::Add(client.clone(), ch.id().to_owned(), first));
                     let _ = reader_tx.send(tokio::spawn(events_reader(i, ch, client, tx, shared)));
                 }
                 Err(e) => {
@@ -823,14 +832,17 @@ pub async fn run_events(
         }));
     }
     drop(reader_tx);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
+    let mut last_report = Instant::now();
     loop {
         let done = opened.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
         if done as usize >= planned {
             break;
         }
-        tick.tick().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if last_report.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        last_report = Instant::now();
         progress(&format!(
             "opening channels: {}/{planned} ({} failed)",
             opened.load(Ordering::Relaxed),
@@ -855,7 +867,7 @@ pub async fn run_events(
         node.xsp.shutdown().await;
         return Err(format!("no channel opened: {why}"));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_open = procfs::rss_bytes();
     result.rss_before_mib = rss_before as f64 / 1048576.0;
     result.rss_open_mib = rss_open as f64 / 1048576.0;
@@ -945,7 +957,7 @@ pub async fn run_events(
                 continue;
             };
             shared.sent_at[i].store(shared.now_ns(), Ordering::Release);
-            let data = bwlab_appserver::EventData::HookStatus(if published % 2 == 0 {
+            let data = bwlab_appserver::EventData::HookStatus(if published.is_multiple_of(2) {
                 bwlab_appserver::HookStatus::OffHook
             } else {
                 bwlab_appserver::HookStatus::OnHook

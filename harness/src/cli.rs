@@ -30,6 +30,7 @@ Examples:
   bwlab profiles diff r22 r24       what changes between two releases
   bwlab plan --json                 the address plan, without starting anything
   bwlab bench xsi --clients 32      Xsi-Actions throughput and latency
+  bwlab bench events                10,000 event channels: memory, CPU, event latency
 
 Exit codes:
   0  success
@@ -74,6 +75,43 @@ pub enum BenchCommand {
     ///
     /// Without --url it starts a lab in this process and measures xsp1.
     Xsi(BenchXsiArgs),
+    /// Xsi-Events: memory and CPU of many open event channels, and event latency.
+    ///
+    /// Starts its own XSP node (with an application server and one generated subscriber per
+    /// channel) in this process, opens --channels streaming channels kept alive by
+    /// heartbeats every eventTimeout/2, measures memory per channel and CPU over --window,
+    /// then publishes events at --rate for --duration and measures the time from publish to
+    /// the event parsed on the client's stream (every event is acknowledged).
+    Events(BenchEventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEventsArgs {
+    /// Event channels to open (one subscriber and one TLS connection each). Lowered, with
+    /// a note, when the open-file limit cannot be raised far enough.
+    #[arg(long, default_value_t = 10_000)]
+    pub channels: usize,
+    /// Target events per second in the latency phase.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Length of the latency phase, e.g. 10s, 500ms, 1m.
+    #[arg(long, short, default_value = "10s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// CPU measurement window while only heartbeats run.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub window: std::time::Duration,
+    /// The node's eventTimeout; clients heartbeat every half of it.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub event_timeout: std::time::Duration,
+    /// Client tasks sending heartbeats and event responses (one keep-alive connection each).
+    #[arg(long, default_value_t = 32)]
+    pub workers: usize,
+    /// Release profile of the node.
+    #[arg(long, default_value = "r24")]
+    pub profile: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +198,10 @@ pub struct LabArgs {
     /// DNS zone of the lab.
     #[arg(long, default_value = "lab.example", value_name = "DOMAIN")]
     pub domain: String,
+    /// XSP layout: `option1` (each XSP has TLS, mTLS and CTI interfaces) or `option2` (a
+    /// TLS-only farm plus an mTLS-only farm for CTI and the mTLS AuthService).
+    #[arg(long, default_value = "option1", value_name = "LAYOUT")]
+    pub layout: crate::XspLayout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

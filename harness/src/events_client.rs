@@ -957,6 +957,66 @@ mod tests {
         assert!(parse_item(b"\xff\xfe").is_err());
     }
 
+    /// The client against a real lab XSP: channel, subscription, initial event and its
+    /// acknowledgement, heartbeat echo, explicit delete.
+    #[tokio::test]
+    async fn drives_a_lab_channel() {
+        let lab = crate::Lab::builder().start().await.unwrap();
+        let (_, xsp) = lab.xsps().next().unwrap();
+        let endpoint = Endpoint::new(
+            xsp.https_addr(),
+            "xsp.lab.example",
+            lab.pki().lab_trust_bundle(),
+        )
+        .unwrap();
+        let alice = EventsClient::new(endpoint, "alice@lab.example", "Alice-pw1");
+        let mut ch = alice
+            .open_channel(&ChannelRequest::new("set-1", "unit-test"))
+            .await
+            .unwrap();
+        assert_eq!(ch.status(), 200);
+        assert_eq!(ch.id().len(), 36);
+        // The XSP's session cookie, sent with every later command.
+        assert!(alice.cookie().is_some_and(|c| c.contains('=')));
+        alice
+            .subscribe("alice@lab.example", "Advanced Call", "set-1", "unit-test")
+            .await
+            .unwrap();
+        let Some(StreamItem::Event(ev)) = ch.next_event().await.unwrap() else {
+            panic!("an event first");
+        };
+        let sub = ev.as_subscription().expect("a subscription event");
+        assert_eq!(sub.data.type_name(), "CallSubscriptionEvent");
+        alice.ack(&sub.event_id, 200).await.unwrap();
+        alice.heartbeat(ch.id()).await.unwrap();
+        assert_eq!(ch.next_event().await.unwrap(), Some(StreamItem::Heartbeat));
+        // Another user's clone shares the connection but not the credentials.
+        let bob = alice.as_user("bob@lab.example", "Bob-pw1");
+        assert!(matches!(
+            bob.heartbeat(ch.id()).await,
+            Err(EventsError::Status { .. })
+        ));
+        alice.delete_channel(ch.id()).await.unwrap();
+        let Some(StreamItem::Event(Event::ChannelTerminated(_))) = ch.next_event().await.unwrap()
+        else {
+            panic!("ChannelTerminatedEvent");
+        };
+        assert_eq!(ch.next_event().await.unwrap(), None);
+        ch.close().await.ok();
+        // A wrong password is refused before any stream starts.
+        let endpoint = alice.endpoint().clone();
+        let wrong = EventsClient::new(endpoint, "alice@lab.example", "nope");
+        match wrong
+            .open_channel(&ChannelRequest::new("set-2", "unit-test"))
+            .await
+        {
+            Err(EventsError::Status { status, .. }) => assert_eq!(status, 401),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened with a wrong password"),
+        }
+        lab.shutdown().await;
+    }
+
     proptest! {
         /// Any chunk sequence, cut anywhere, decodes to the same chunks.
         #[test]

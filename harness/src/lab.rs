@@ -19,7 +19,7 @@ use bwlab_xsp::{
 };
 
 use crate::error::LabError;
-use crate::topology::Topology;
+use crate::topology::{Farm, Topology, XspLayout};
 
 /// The lab data used when none is given: a small enterprise with a few users.
 pub const DEFAULT_DATA: &str = include_str!("../data/default-lab.yaml");
@@ -49,6 +49,7 @@ pub struct LabBuilder {
     app_server: AsSettings,
     events: EventsSettings,
     events_per_node: Vec<(String, EventsSettings)>,
+    layout: XspLayout,
 }
 
 impl Default for LabBuilder {
@@ -66,6 +67,7 @@ impl Default for LabBuilder {
             app_server: AsSettings::default(),
             events: EventsSettings::default(),
             events_per_node: Vec::new(),
+            layout: XspLayout::default(),
         }
     }
 }
@@ -139,6 +141,13 @@ impl LabBuilder {
         self
     }
 
+    /// The XSP layout: `Option1` (default: every node has TLS, mTLS and CTI interfaces)
+    /// or `Option2` (a TLS-only farm xsp1/xsp2 and an mTLS-only farm xsp-mtls1/xsp-mtls2).
+    pub fn xsp_layout(mut self, layout: XspLayout) -> Self {
+        self.layout = layout;
+        self
+    }
+
     /// Application server settings (`ClientIdentity`, subscription limits, ack timeout…).
     pub fn app_server_settings(mut self, settings: AsSettings) -> Self {
         self.app_server = settings;
@@ -170,7 +179,8 @@ impl LabBuilder {
 
     /// The address plan this builder would use, without starting anything.
     pub fn plan(&self) -> Result<AddressPlan, LabError> {
-        Ok(Topology::default_lab(&self.domain).plan(self.effective_host(), self.ports)?)
+        Ok(Topology::with_layout(&self.domain, self.layout)
+            .plan(self.effective_host(), self.ports)?)
     }
 
     /// Falls back to 127.0.0.1 only when a loopback base is valid but unusable on this host
@@ -228,7 +238,7 @@ impl LabBuilder {
         let profile = self.load_profile()?;
         let store = self.load_data(clock.clone())?;
 
-        let topology = Topology::default_lab(&self.domain);
+        let topology = Topology::with_layout(&self.domain, self.layout);
         let host = self.effective_host();
         let plan = topology.plan(host, self.ports)?;
 
@@ -277,9 +287,14 @@ impl LabBuilder {
             let mut authservice = AuthServiceSettings::ci(auth_keys.clone(), ci_validator.clone());
             authservice.partner_org_id = Some(bwlab_cloud::DEFAULT_PARTNER_ORG.to_string());
             let settings = XspSettings {
-                cluster_fqdn: Some(topology.cloud_xsp_fqdn()),
+                cluster_fqdn: Some(match node.farm {
+                    Farm::Mtls => topology.mtls_xsp_fqdn(),
+                    _ => topology.cloud_xsp_fqdn(),
+                }),
                 client_trust_anchors: pki.webex_trust_anchors(),
                 authservice: Some(authservice),
+                // Option 2's mTLS farm demands the Webex client certificate everywhere.
+                https_client_auth: node.farm == Farm::Mtls,
                 ..XspSettings::default()
             };
             let mut events = self
@@ -291,8 +306,12 @@ impl LabBuilder {
             if events.http_contact_trust.is_empty() {
                 events.http_contact_trust = pki.lab_trust_bundle();
             }
-            let started = XspNode::builder(node.name.clone())
-                .plan(node_plan)
+            let mut builder = XspNode::builder(node.name.clone()).plan(node_plan);
+            if node.farm == Farm::Tls {
+                // Option 2's TLS farm has no mTLS interfaces at all.
+                builder = builder.mtls_addr(None).cti_addr(None);
+            }
+            let started = builder
                 .identity(identity)
                 .store(store.clone())
                 .profile(profile.clone())
@@ -487,9 +506,12 @@ pub fn lab_pki(topology: &Topology, data: &Store, clock: &LabClock) -> Result<La
     for node in nodes {
         let mut spec = NodeSpec::new(node.name.clone(), topology.fqdn(&node.name));
         if node.role == Role::Xsp {
-            spec = spec
-                .with_san(topology.cloud_xsp_fqdn())
-                .with_san(topology.app_xsp_fqdn());
+            spec = match node.farm {
+                Farm::Mtls => spec.with_san(topology.mtls_xsp_fqdn()),
+                _ => spec
+                    .with_san(topology.cloud_xsp_fqdn())
+                    .with_san(topology.app_xsp_fqdn()),
+            };
         }
         config = config.with_node(spec);
     }

@@ -25,7 +25,7 @@ pub mod topology;
 
 pub use error::LabError;
 pub use lab::{DEFAULT_DATA, Lab, LabBuilder, lab_pki};
-pub use topology::Topology;
+pub use topology::{Farm, Topology, XspLayout};
 
 pub use bwlab_appserver as appserver;
 pub use bwlab_core as core;

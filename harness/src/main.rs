@@ -40,6 +40,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Pki(PkiCommand::Export { dir, domain, json }) => pki_export(&dir, &domain, json),
         Command::Profiles(args) => profiles(args),
         Command::Bench(cli::BenchCommand::Xsi(args)) => bench_xsi(args).await,
+        Command::Bench(cli::BenchCommand::Events(args)) => bench_events(args).await,
     }
 }
 
@@ -93,7 +94,8 @@ fn builder(args: &LabArgs) -> LabBuilder {
         .profile(args.profile.clone())
         .domain(args.domain.clone())
         .host(host)
-        .ports(ports);
+        .ports(ports)
+        .xsp_layout(args.layout);
     if let Some(f) = &args.profiles_file {
         b = b.profiles_file(f.clone());
     }
@@ -466,6 +468,60 @@ async fn bench_xsi(args: cli::BenchXsiArgs) -> i32 {
                 }
             }
             if results.iter().any(|r| r.errors > 0) {
+                exit::FAILED
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => fail_code(exit::ENVIRONMENT, &e),
+    }
+}
+
+async fn bench_events(args: cli::BenchEventsArgs) -> i32 {
+    use bwlab::bench::{EventsBenchConfig, run_events};
+    if args.channels == 0 || args.rate == 0 {
+        return fail_code(exit::USAGE, "--channels and --rate must be positive");
+    }
+    let config = EventsBenchConfig {
+        channels: args.channels,
+        rate: args.rate,
+        duration: args.duration,
+        window: args.window,
+        event_timeout: args.event_timeout,
+        workers: args.workers.max(1),
+        profile: args.profile.clone(),
+    };
+    let quiet = args.json;
+    if !quiet {
+        eprintln!(
+            "{} channels, heartbeats every {:?}, {} events/s for {:?} ({} cores here)",
+            config.channels,
+            config.event_timeout / 2,
+            config.rate,
+            config.duration,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
+    let result = run_events(&config, |line| {
+        if line.starts_with("note:") {
+            eprintln!("{line}");
+        } else if !quiet {
+            eprintln!("  {line}");
+        }
+    })
+    .await;
+    match result {
+        Ok(r) => {
+            if args.json {
+                match serde_json::to_string_pretty(&r) {
+                    Ok(j) => outln!("{j}"),
+                    Err(e) => return fail_code(exit::FAILED, &e.to_string()),
+                }
+            } else {
+                outln!("{r}");
+            }
+            if r.open_errors > 0 || r.ack_errors > 0 || r.heartbeat_errors > 0 || r.events_lost > 0
+            {
                 exit::FAILED
             } else {
                 exit::OK

@@ -19,6 +19,47 @@ pub struct TopoNode {
     /// Names outside the lab zone this node answers for (the Webex cloud hosts), each with
     /// its own certificate.
     pub hosts: Vec<String>,
+    /// For XSPs: which farm of the layout the node belongs to.
+    pub farm: Farm,
+}
+
+/// The two XSP|ADP layouts of the Webex-for-BroadWorks guide.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum XspLayout {
+    /// One farm; every node has a TLS interface (`https`) plus the mTLS interfaces
+    /// (`https-mtls`, and `cti` for the Webex CTI client).
+    #[default]
+    Option1,
+    /// Two farms: `xsp1`/`xsp2` serve TLS only (Xsi, AuthService, DMS); `xsp-mtls1`/
+    /// `xsp-mtls2` serve only mTLS (CTI and the mTLS AuthService), under their own farm
+    /// name `xsp-mtls.<domain>`.
+    Option2,
+}
+
+impl std::str::FromStr for XspLayout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "option1" | "option-1" | "1" => Ok(XspLayout::Option1),
+            "option2" | "option-2" | "2" => Ok(XspLayout::Option2),
+            _ => Err(format!("unknown XSP layout {s:?} (option1 or option2)")),
+        }
+    }
+}
+
+/// Which interfaces an XSP serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Farm {
+    /// TLS and mTLS interfaces on one node (layout option 1); also used for non-XSPs.
+    #[default]
+    Combined,
+    /// TLS only (layout option 2).
+    Tls,
+    /// mTLS only (layout option 2).
+    Mtls,
 }
 
 /// Nodes plus the DNS naming conventions of the Webex-for-BroadWorks guides.
@@ -32,11 +73,21 @@ pub struct Topology {
 impl Topology {
     /// The default lab: the DNS server and a two-node XSP farm.
     pub fn default_lab(domain: &str) -> Self {
+        Self::with_layout(domain, XspLayout::Option1)
+    }
+
+    /// The default lab with the XSPs in `layout`.
+    pub fn with_layout(domain: &str, layout: XspLayout) -> Self {
         let node = |name: &str, role, implemented| TopoNode {
             name: name.to_string(),
             role,
             implemented,
             hosts: Vec::new(),
+            farm: Farm::Combined,
+        };
+        let xsp = |name: &str, farm| TopoNode {
+            farm,
+            ..node(name, Role::Xsp, true)
         };
         let cloud = |name: &str, host: &str| TopoNode {
             hosts: vec![host.to_string()],
@@ -44,16 +95,40 @@ impl Topology {
         };
         Self {
             domain: domain.to_ascii_lowercase(),
-            nodes: vec![
-                node("dns", Role::Dns, true),
-                node("xsp1", Role::Xsp, true),
-                node("xsp2", Role::Xsp, true),
+            nodes: match layout {
+                XspLayout::Option1 => vec![
+                    node("dns", Role::Dns, true),
+                    xsp("xsp1", Farm::Combined),
+                    xsp("xsp2", Farm::Combined),
+                ],
+                XspLayout::Option2 => vec![
+                    node("dns", Role::Dns, true),
+                    xsp("xsp1", Farm::Tls),
+                    xsp("xsp2", Farm::Tls),
+                    xsp("xsp-mtls1", Farm::Mtls),
+                    xsp("xsp-mtls2", Farm::Mtls),
+                ],
+            }
+            .into_iter()
+            .chain([
                 cloud("ci-us-a", "idbroker.webex.com"),
                 cloud("ci-eu", "idbroker-eu.webex.com"),
                 cloud("ci-us-b", "idbroker-b-us.webex.com"),
                 cloud("idp-proxy", "broadworks-idp-proxy-a.wbx2.com"),
-            ],
+            ])
+            .collect(),
         }
+    }
+
+    /// The farm name of the mTLS-only nodes (layout option 2): what Partner Hub's CTI URL
+    /// and the mTLS AuthService URL name.
+    pub fn mtls_xsp_fqdn(&self) -> String {
+        format!("xsp-mtls.{}", self.domain)
+    }
+
+    /// XSPs that serve the TLS interface (the cloud and App farm names point at these).
+    pub fn tls_xsp_nodes(&self) -> impl Iterator<Item = &TopoNode> {
+        self.xsp_nodes().filter(|n| n.farm != Farm::Mtls)
     }
 
     /// A node's own FQDN: `<name>.<domain>`.
@@ -117,8 +192,13 @@ impl Topology {
                 out.push((host.clone(), v4(node.ip)));
             }
         }
+        for n in self.xsp_nodes().filter(|n| n.farm == Farm::Mtls) {
+            if let Some(p) = plan.node(&n.name) {
+                out.push((self.mtls_xsp_fqdn(), v4(p.ip)));
+            }
+        }
         let xsps: Vec<_> = self
-            .xsp_nodes()
+            .tls_xsp_nodes()
             .filter_map(|n| plan.node(&n.name))
             .collect();
         for xsp in &xsps {

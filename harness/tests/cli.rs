@@ -303,3 +303,55 @@ fn profiles_show_and_diff_speak_json() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("| r22"));
 }
+
+/// `bench events` with tiny numbers: the wiring works end to end and the JSON carries the
+/// documented keys (no timing asserted).
+#[test]
+fn bench_events_json_has_the_documented_keys() {
+    let out = bwlab()
+        .args([
+            "bench",
+            "events",
+            "--channels",
+            "20",
+            "--rate",
+            "50",
+            "--duration",
+            "1s",
+            "--window",
+            "300ms",
+            "--workers",
+            "4",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in [
+        "channels_requested",
+        "channels_opened",
+        "open_seconds",
+        "fd_limit",
+        "memory_per_channel_kib",
+        "includes_client_side",
+        "cpu_percent",
+        "heartbeats_per_s",
+        "target_rate",
+        "achieved_rate",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_max_ms",
+        "events_published",
+        "events_received",
+        "acks",
+    ] {
+        assert!(v.get(key).is_some(), "{key} missing in {v}");
+    }
+    assert_eq!(v["channels_opened"], 20);
+    assert_eq!(v["includes_client_side"], true);
+    assert!(v["events_received"].as_u64().unwrap() > 0, "{v}");
+    // Every event is acknowledged: the bench events plus the initial subscription events.
+    assert!(v["acks"].as_u64().unwrap() >= v["events_received"].as_u64().unwrap());
+}

@@ -10,3 +10,7 @@ struct LabGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct Readme;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/events.md")]
+struct EventsGuide;

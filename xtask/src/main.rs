@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod events;
+mod live_events;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "bwlab project chores")]
@@ -513,6 +514,7 @@ async fn fetch_all(profile: &str, dir: &Path) -> Result<Vec<Fetched>, String> {
         }
         out.push(fetched);
     }
+    out.extend(live_events::fetch(&lab, xsp, dir).await?);
     lab.shutdown().await;
     Ok(out)
 }

@@ -154,6 +154,32 @@ fn seed_push(lab: &Lab) -> String {
     id
 }
 
+/// Alice's calls ended, then a fresh one to bob (extension 102); `answered` lets bob pick
+/// up, `held` then puts it on hold. Returns alice's call id.
+fn seed_call(lab: &Lab, answered: bool, held: bool) -> String {
+    let calls = lab.app_server.as_ref().expect("application server").calls();
+    for c in calls.calls_of(ALICE) {
+        let _ = calls.release(&c.call_id);
+    }
+    let h = calls.dial(ALICE, "102").expect("dial");
+    if answered {
+        calls
+            .answer(h.terminator.as_deref().expect("routed"))
+            .expect("answer");
+    }
+    if held {
+        calls.hold(&h.originator).expect("hold");
+    }
+    h.originator.to_string()
+}
+
+fn no_calls(lab: &Lab) {
+    let calls = lab.app_server.as_ref().expect("application server").calls();
+    for c in calls.calls_of(ALICE) {
+        let _ = calls.release(&c.call_id);
+    }
+}
+
 const PUSH_BODY: &str = "<applicationId>com.example.softphone</applicationId><applicationVersion>5.2.0</applicationVersion><registrationId>inst-new</registrationId><deviceOSType>Android</deviceOSType><deviceOSVersion>14</deviceOSVersion><deviceTokenList><deviceToken><token>tok-a</token><pushNotificationEvents><event>NEW_CALL</event></pushNotificationEvents></deviceToken></deviceTokenList>";
 
 /// Every implemented Xsi-Actions resource and method.
@@ -350,6 +376,43 @@ fn resources() -> Vec<Res> {
             )
         ),
         get!("calls"),
+        get!("calls/HookStatus"),
+        res!("POST calls/New", POST, Write, 201, |lab, u| {
+            no_calls(lab);
+            (user(u, "calls/New?address=102"), String::new())
+        }),
+        res!("GET calls/{cid}", GET, Read, 200, |lab, u| (
+            user(u, &format!("calls/{}", seed_call(lab, false, false))),
+            String::new()
+        )),
+        res!("DELETE calls/{cid}", DELETE, Write, 200, |lab, u| (
+            user(u, &format!("calls/{}", seed_call(lab, false, false))),
+            String::new()
+        )),
+        res!("PUT calls/{cid}/Hold", PUT, Write, 200, |lab, u| (
+            user(u, &format!("calls/{}/Hold", seed_call(lab, true, false))),
+            String::new()
+        )),
+        res!("PUT calls/{cid}/Talk", PUT, Write, 200, |lab, u| (
+            user(u, &format!("calls/{}/Talk", seed_call(lab, true, true))),
+            String::new()
+        )),
+        res!(
+            "PUT calls/{cid}/BlindTransfer",
+            PUT,
+            Write,
+            200,
+            |lab, u| (
+                user(
+                    u,
+                    &format!(
+                        "calls/{}/BlindTransfer?address=343401",
+                        seed_call(lab, true, false)
+                    )
+                ),
+                String::new()
+            )
+        ),
         res!(
             "GET group CallCenter/ExternalReporting",
             GET,
@@ -438,6 +501,8 @@ async fn lab() -> Lab {
             authservice: Some(auth),
             ..Default::default()
         },
+        // An application server behind the node, for the call commands.
+        events: Some(bwlab_xsp::EventsSettings::default()),
         ..Default::default()
     })
     .await;

@@ -1007,3 +1007,172 @@ async fn cti_resubscription_storm_is_absorbed() {
     assert_eq!(failures, 0);
     assert_eq!(app.stats().subscriptions, USERS as u64);
 }
+
+/// A CTI channel + Advanced Call subscription for alice on `profile`; bob calls her with a
+/// spam verdict and hangs up. Returns the event types and whether any call carried the
+/// lab's `callerIdDisposition`.
+async fn cti_view(profile: &'static str) -> (Vec<String>, bool) {
+    let lab = Lab::start_with(LabOptions {
+        profile,
+        events: Some(EventsSettings::default()),
+        ..Default::default()
+    })
+    .await;
+    let app = lab.app_server.clone().unwrap();
+    let cti = lab.xsp.cti_addr().unwrap();
+    let cfg = lab.client_config(Some(lab.pki.webex_client().clone()));
+    let mut s = EventStream::open(
+        cti,
+        cfg.clone(),
+        ASYNC_CHANNEL,
+        None,
+        &channel_body("cti", 1, "cti"),
+    )
+    .await
+    .unwrap();
+    s.next_text().await;
+    let mut c = Client::connect(cti, cfg).await.unwrap();
+    subscribe(&mut c, ALICE.0, "Advanced Call", "cti").await;
+    let call = app
+        .calls()
+        .dial_with_disposition(
+            BOB.0,
+            "101",
+            bwlab_appserver::CallerIdDisposition::SpamSuspected,
+        )
+        .unwrap();
+    app.calls()
+        .answer(call.terminator.as_deref().unwrap())
+        .unwrap();
+    app.calls().release(&call.originator).unwrap();
+    // A marker: the initial event of a service subscription (allowed over CTI on every
+    // release) follows everything the call produced.
+    subscribe(&mut c, ALICE.0, "Call Forwarding Always", "cti").await;
+    let (mut types, mut disposition) = (Vec::new(), false);
+    loop {
+        let ev = next_event(&mut s).await;
+        ack(&mut c, ev.event_id().unwrap(), 200).await;
+        let t = type_of(&ev);
+        if t == "CallForwardingAlwaysEvent" {
+            break;
+        }
+        disposition |= String::from_utf8(ev.to_xml())
+            .unwrap()
+            .contains("callerIdDisposition");
+        types.push(t);
+    }
+    (types, disposition)
+}
+
+#[tokio::test]
+async fn cti_events_follow_the_release_profile() {
+    // r24 (patched): call history and hook status, with the spam verdict.
+    let (types, disposition) = cti_view("r24").await;
+    assert_eq!(types[0], "CallSubscriptionEvent");
+    assert!(types.contains(&"HookStatusEvent".to_owned()), "{types:?}");
+    assert!(types.contains(&"CallReceivedEvent".to_owned()), "{types:?}");
+    assert!(types.contains(&"CallReleasedEvent".to_owned()), "{types:?}");
+    assert!(disposition);
+    // r22 (patched): call history, but no callerIdDisposition.
+    let (types, disposition) = cti_view("r22").await;
+    assert!(types.contains(&"CallReleasedEvent".to_owned()), "{types:?}");
+    assert!(!disposition);
+    // r24 without the patches: no call-history or hook-status events over CTI.
+    let (types, _) = cti_view("r24-unpatched").await;
+    assert!(
+        !types
+            .iter()
+            .any(|t| t.starts_with("Call") || t == "HookStatusEvent"),
+        "{types:?}"
+    );
+}
+
+#[tokio::test]
+async fn subscriptions_are_queried_refreshed_and_deleted() {
+    let lab = lab().await;
+    let (mut s, _) = open(&lab, ALICE, "set-q").await;
+    let mut c = client(&lab, ALICE).await;
+    let sub = subscribe(&mut c, ALICE.0, "Call Forwarding Always", "set-q").await;
+    let ev = next_event(&mut s).await;
+    assert_eq!(type_of(&ev), "CallForwardingAlwaysEvent");
+    ack(&mut c, ev.event_id().unwrap(), 200).await;
+
+    let list = c.get(&format!("{EV}/subscription")).await;
+    assert_eq!(list.status, 200);
+    assert!(list.text().contains(&sub), "{}", list.text());
+    assert!(
+        list.text()
+            .contains("<event>Call Forwarding Always</event>")
+    );
+    let one = c.get(&format!("{EV}/subscription/{sub}")).await;
+    assert!(
+        one.text().contains("<targetIdType>User</targetIdType>"),
+        "{}",
+        one.text()
+    );
+    // Filters: another package finds nothing; a group query needs its parent.
+    let none = c
+        .get(&format!("{EV}/subscription?event=Do%20Not%20Disturb"))
+        .await;
+    assert!(!none.text().contains(&sub));
+    assert_eq!(
+        c.get(&format!(
+            "{EV}/subscription?targetEntityType=Group&targetId=hq"
+        ))
+        .await
+        .status,
+        400
+    );
+    // Someone else's subscriptions are out of scope.
+    assert_eq!(
+        c.get(&format!("{EV}/subscription?subscriberId={}", BOB.0))
+            .await
+            .status,
+        403
+    );
+
+    // Refresh: the granted expires, and the state event again.
+    let r = c
+        .put(
+            &format!("{EV}/subscription/{sub}"),
+            &[],
+            r#"<Subscription xmlns="http://schema.broadsoft.com/xsi"><expires>90000</expires></Subscription>"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.text().contains("<expires>90000</expires>"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        type_of(&next_event(&mut s).await),
+        "CallForwardingAlwaysEvent"
+    );
+
+    // Delete, then the id is gone (403 like every failed single-subscription command).
+    let r = c
+        .request(
+            Method::DELETE,
+            &format!("{EV}/subscription/{sub}"),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(c.get(&format!("{EV}/subscription/{sub}")).await.status, 403);
+    // Bob cannot touch alice's subscriptions either.
+    let sub2 = subscribe(&mut c, ALICE.0, "Call Waiting", "set-q").await;
+    let mut b = client(&lab, BOB).await;
+    assert_eq!(
+        b.get(&format!("{EV}/subscription/{sub2}")).await.status,
+        403
+    );
+    // An administrator of the group can.
+    let mut admin = client(&lab, ("hq-admin@lab.example", "Hq-pw1")).await;
+    assert_eq!(
+        admin.get(&format!("{EV}/subscription/{sub2}")).await.status,
+        200
+    );
+}

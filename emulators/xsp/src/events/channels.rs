@@ -51,9 +51,11 @@ struct Live {
     backlog: Option<VecDeque<Chunk>>,
 }
 
+type Shard = Mutex<HashMap<Arc<str>, Live>>;
+
 /// Streams hosted by this node, sharded so concurrent deliveries rarely contend.
 pub(crate) struct LiveChannels {
-    shards: Box<[Mutex<HashMap<Arc<str>, Live>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
     /// Events accepted but not yet taken by a socket, node-wide (`eventQueueSize`).
     pub queued: Arc<AtomicUsize>,
@@ -78,7 +80,7 @@ impl LiveChannels {
         }
     }
 
-    fn shard(&self, id: &str) -> &Mutex<HashMap<Arc<str>, Live>> {
+    fn shard(&self, id: &str) -> &Shard {
         let h = self.hasher.hash_one(id) as usize;
         &self.shards[h % SHARDS]
     }
