@@ -75,25 +75,8 @@ async fn exchange(
         .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     let _ = tls.read_to_end(&mut raw).await;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no HTTP header in the answer")?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status line")?;
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type")
-                .then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    Ok((status, content_type, raw[split + 4..].to_vec()))
+    let (_, status, content_type, body) = crate::split_response(&raw)?;
+    Ok((status, content_type, body))
 }
 
 /// Opens alice's channel; chunks arrive on the returned receiver (the first is `Channel`).

@@ -548,12 +548,23 @@ async fn request(
     let mut raw = Vec::new();
     // A peer that closes without close_notify still gave us the whole answer.
     let _ = tls.read_to_end(&mut raw).await;
+    let (head, status, content_type, body) = split_response(&raw)?;
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Err("chunked answers are not expected from the XSP here".into());
+    }
+    Ok((status, content_type, body))
+}
+
+/// A whole HTTP/1.1 answer: (head, status, content type, body).
+fn split_response(raw: &[u8]) -> Result<(String, u16, String, Vec<u8>), String> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or("no HTTP header in the answer")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let body = raw[split + 4..].to_vec();
     let status = head
         .split_whitespace()
         .nth(1)
@@ -567,13 +578,7 @@ async fn request(
                 .then(|| v.trim().to_string())
         })
         .unwrap_or_default();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return Err("chunked answers are not expected from the XSP here".into());
-    }
-    Ok((status, content_type, body))
+    Ok((head, status, content_type, raw[split + 4..].to_vec()))
 }
 
 #[cfg(test)]

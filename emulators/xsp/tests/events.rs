@@ -1176,3 +1176,38 @@ async fn subscriptions_are_queried_refreshed_and_deleted() {
         200
     );
 }
+
+#[tokio::test]
+async fn push_registration_changes_and_a_400_acknowledgement() {
+    let lab = lab().await;
+    let (mut s, _) = open(&lab, ALICE, "set-p").await;
+    let mut c = client(&lab, ALICE).await;
+    subscribe(&mut c, ALICE.0, "Push Notification Registration", "set-p").await;
+    let first = next_event(&mut s).await;
+    assert_eq!(type_of(&first), "PushNotificationRegistrationEvent");
+    // 400: "could not process this one" — dropped, not re-sent.
+    assert_eq!(ack(&mut c, first.event_id().unwrap(), 400).await, 200);
+
+    let reg = r#"<PushNotificationRegistration xmlns="http://schema.broadsoft.com/xsi"><applicationId>com.example.softphone</applicationId><applicationVersion>5.2.0</applicationVersion><registrationId>inst-9</registrationId><deviceOSType>iOS</deviceOSType><deviceOSVersion>17</deviceOSVersion><deviceTokenList><deviceToken><token>tok-z</token><pushNotificationEvents><event>NEW_CALL</event></pushNotificationEvents></deviceToken></deviceTokenList></PushNotificationRegistration>"#;
+    let r = c
+        .request(
+            Method::POST,
+            &common::user_path(ALICE.0, "profile/PushNotificationRegistrations/new"),
+            &[],
+            reg,
+        )
+        .await
+        .unwrap();
+    assert!(r.status == 200 || r.status == 201, "{r:?}");
+    // The next event is the new full picture, not a re-sent copy of the first.
+    let ev = next_event(&mut s).await;
+    assert_eq!(type_of(&ev), "PushNotificationRegistrationEvent");
+    assert_ne!(ev.event_id(), first.event_id());
+    let xml = String::from_utf8(ev.to_xml()).unwrap();
+    assert!(xml.contains("inst-9"), "{xml}");
+    assert_eq!(
+        ev.as_subscription().unwrap().sequence_number,
+        2,
+        "one counter per subscription"
+    );
+}

@@ -28,6 +28,7 @@ pub(crate) use directories::query_params;
 pub use group_system::APPLICATION_CONTROLLER_NOT_READY_CODE;
 pub use profile::OWNER_FLAG_ELEMENT;
 pub(crate) use services::ImplementedService;
+pub(crate) use services::parse as parse_body;
 
 /// A matched resource below `/v2.0`.
 enum Resource {

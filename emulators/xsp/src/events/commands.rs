@@ -21,7 +21,7 @@ use bwlab_xsi::documents::events::{
     SubscriptionList, SubscriptionOwner, TargetIdType,
 };
 use bwlab_xsi::negotiate::Rendered;
-use bwlab_xsi::{ErrorCode, ErrorInfo, ParseOptions, XsiDocument};
+use bwlab_xsi::{ErrorCode, ErrorInfo, XsiDocument};
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
@@ -246,18 +246,7 @@ fn parse_target(rest: &[String]) -> Option<(Target, Option<String>)> {
 
 /// Parses a request body in the format its `Content-Type` names.
 fn parse<D: XsiDocument>(ex: &Exchange) -> Result<D, Fail> {
-    let opts = ParseOptions {
-        limits: bwlab_xsi::Limits {
-            max_bytes: ex.body.len().max(1),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let tree = ex
-        .meta()
-        .parse_body(&ex.body, &opts)
-        .map_err(|e| Fail::info(ErrorInfo::for_parse_error(&e)))?;
-    D::from_element(&tree).map_err(|e| Fail::info(ErrorInfo::for_doc_error(&e)))
+    crate::actions::parse_body(ex)
 }
 
 fn ok_doc(ex: &Exchange, doc: &impl XsiDocument) -> Resp {
