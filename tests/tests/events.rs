@@ -575,7 +575,7 @@ async fn cti_client_subscribes_with_the_webex_certificate() {
 /// (e) Release profiles: DND sync over CTI needs the `dnd_sync` patches. Without them
 /// (`r22-unpatched`) a CTI subscription to Do Not Disturb is refused; on `r24` it is
 /// accepted and delivers the DND state.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dnd_over_cti_depends_on_the_release_profile() {
     for (profile, accepted) in [("r22-unpatched", false), ("r24", true)] {
         let lab = Lab::builder().profile(profile).start().await.unwrap();
@@ -685,9 +685,6 @@ async fn closing_the_stream_forgets_the_channel_at_once() {
 /// With `replay_queue`, an event for a set without a live channel waits for the set's next
 /// channel.
 #[tokio::test(start_paused = true)]
-#[ignore = "emulator bug: AppServer::open_channel replays queued events before the XSP has \
-            registered the stream, so the replay hits NotHere and the new channel is dropped \
-            (appserver/src/channels.rs:225, xsp/src/events/commands.rs:327 vs :342)"]
 async fn replay_queue_delivers_on_the_next_channel() {
     let lab = Lab::builder()
         .app_server_settings(bwlab::appserver::AsSettings {

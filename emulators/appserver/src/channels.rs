@@ -153,6 +153,7 @@ impl Inner {
     pub(crate) fn open_channel(
         self: &Arc<Self>,
         req: OpenChannel,
+        attach: impl FnOnce(&ChannelGrant),
     ) -> Result<ChannelGrant, ChannelError> {
         if self.app(req.host).is_none() {
             return Err(ChannelError::UnknownEventsApp);
@@ -222,13 +223,16 @@ impl Inner {
             .attr("host", req.host.to_string())
             .commit();
         self.arm_channel_expiry(&ch, 0, expires_at);
+        let grant = ChannelGrant {
+            channel_id: ch.id.clone(),
+            expires: granted,
+        };
+        // The host attaches its stream before anything queued for the set is replayed.
+        attach(&grant);
         for q in replay {
             self.send_queued(q);
         }
-        Ok(ChannelGrant {
-            channel_id: ch.id.clone(),
-            expires: granted,
-        })
+        Ok(grant)
     }
 
     pub(crate) fn refresh_channel(

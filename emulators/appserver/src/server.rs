@@ -234,7 +234,18 @@ impl AppServer {
 
     /// Adds a channel (the hosting instance calls this when it accepted the stream).
     pub fn open_channel(&self, req: OpenChannel) -> Result<ChannelGrant, ChannelError> {
-        self.inner.open_channel(req)
+        self.inner.open_channel(req, |_| {})
+    }
+
+    /// [`open_channel`](Self::open_channel) for a host that must attach its stream before
+    /// events can flow: `attach` runs once the channel exists and before events queued for
+    /// the set (`AsSettings::replay_queue`) are replayed on it.
+    pub fn open_channel_with(
+        &self,
+        req: OpenChannel,
+        attach: impl FnOnce(&ChannelGrant),
+    ) -> Result<ChannelGrant, ChannelError> {
+        self.inner.open_channel(req, attach)
     }
 
     /// `PUT channel/<id>`: new `expires` (0 = expire now). Answers the granted value.

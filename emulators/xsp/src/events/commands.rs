@@ -311,24 +311,32 @@ fn open_channel(
         .app_id()
         .ok_or_else(|| Fail::new(ErrorCode::ServiceUnavailable))?;
     let owner = caller.owner();
+    let format = ex.meta().response_format();
+    let mut attached = None;
     let grant = ev
         .app_server
-        .open_channel(OpenChannel {
-            owner: owner.clone(),
-            channel_set_id: set.clone(),
-            priority: ch.priority,
-            weight: ch.weight,
-            expires: ch.expires,
-            application_id: ch.application_id.clone(),
-            host,
-        })
+        .open_channel_with(
+            OpenChannel {
+                owner: owner.clone(),
+                channel_set_id: set.clone(),
+                priority: ch.priority,
+                weight: ch.weight,
+                expires: ch.expires,
+                application_id: ch.application_id.clone(),
+                host,
+            },
+            |grant| {
+                // The stream exists before the AS replays anything queued for the set.
+                let Rendered { body, content_type } =
+                    Channel::granted(grant.channel_id.to_string(), grant.expires).render(format);
+                let opened =
+                    ev.live
+                        .open(Arc::clone(&grant.channel_id), Arc::from(owner.id()), body);
+                attached = Some((opened, content_type));
+            },
+        )
         .map_err(channel_error)?;
-    let Rendered { body, content_type } =
-        Channel::granted(grant.channel_id.to_string(), grant.expires)
-            .render(ex.meta().response_format());
-    let opened = ev
-        .live
-        .open(Arc::clone(&grant.channel_id), Arc::from(owner.id()), body);
+    let (opened, content_type) = attached.ok_or_else(|| Fail::new(ErrorCode::InternalError))?;
     if ev.faults.stalls(&grant.channel_id) {
         ev.live.set_stalled(&grant.channel_id, true);
     }
