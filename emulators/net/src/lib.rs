@@ -2,6 +2,8 @@
 //! and fault layer to come): one bounded accept loop with graceful stop, so every server
 //! applies back-pressure and drains the same way.
 
+pub mod faults;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

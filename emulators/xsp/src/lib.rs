@@ -245,6 +245,8 @@ pub(crate) struct Shared {
     pub authservice: authservice::State,
     /// The Xsi-Events web app and CTI interface (present when the node has an AS).
     pub events: Option<events::EventsApp>,
+    /// Transport faults (Toxiproxy-style) under every listener of the node.
+    pub net_faults: bwlab_net::faults::NetFaults,
 }
 
 impl Shared {
@@ -453,6 +455,11 @@ impl XspNodeBuilder {
                 .app_server
                 .clone()
                 .map(|a| events::EventsApp::new(a, self.events.clone())),
+            net_faults: bwlab_net::faults::NetFaults::with_journal(
+                0x5eed,
+                journal.clone(),
+                self.name.as_str(),
+            ),
         });
 
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -583,6 +590,13 @@ impl XspHandle {
     /// 60 s on the lab clock): the BroadWorks userId it was issued for.
     pub fn redeem_device_token(&self, token: &str) -> Option<String> {
         authservice::redeem_device_token(&self.shared, token)
+    }
+
+    /// Transport faults under every listener of the node (latency, bandwidth, timeout,
+    /// reset, slicer, limit_data, slow_close — Toxiproxy's vocabulary). Rules apply to
+    /// new and open connections; see `bwlab_net::faults`.
+    pub fn net_faults(&self) -> &bwlab_net::faults::NetFaults {
+        &self.shared.net_faults
     }
 
     /// Bound address of the CTI listener, if it runs.

@@ -96,6 +96,8 @@ async fn serve_connection(
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
 ) {
+    // Transport faults sit under TLS, where a real network would fail.
+    let tcp = shared.net_faults.wrap(tcp, peer);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
