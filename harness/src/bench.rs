@@ -1,9 +1,12 @@
-//! `bwlab bench xsi`: a load generator for an XSP's Xsi-Actions. N clients each keep one TLS
-//! connection alive and send requests back to back for a fixed time; the result is
-//! throughput and latency percentiles per operation.
+//! Load generators of `bwlab bench`.
 //!
-//! It measures an in-process lab by default (server and clients share the machine, as a
-//! developer's laptop or CI would), or any XSP given with `--url`.
+//! * `bwlab bench xsi` ([`run`]): N clients each keep one TLS connection alive and send
+//!   Xsi-Actions requests back to back for a fixed time; the result is throughput and latency
+//!   percentiles per operation. It measures an in-process lab by default (server and clients
+//!   share the machine, as a developer's laptop or CI would), or any XSP given with `--url`.
+//! * `bwlab bench events` ([`run_events`]): many open Xsi-Events channels (memory per channel,
+//!   CPU while heartbeats run) and event latency from the application server to the client's
+//!   parsed event, on an XSP node of its own (see the section below).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -252,8 +255,33 @@ mod tests {
 //
 // The bench starts one XSP-only node of its own (an application server, the XSP with its
 // Xsi-Events web app, a generated PKI and N generated subscribers), not a whole `Lab`: a lab
-// XSP accepts 256 connections per listener, and 10,000 streaming channels need 10,000. The
-// clients run in the same process, so memory and CPU figures include both sides.
+// XSP accepts 256 connections per listener, and 10,000 streaming channels need 10,000.
+//
+// The clients run in a child process by default ([`ClientSide::ChildProcess`]: this
+// executable with the hidden `bench events-clients` subcommand, see
+// [`run_events_clients_stdio`]), so the bench process holds one descriptor per channel and
+// its memory and CPU are the server's alone. The child gets a [`ClientsConfig`] as the first
+// JSON line on its stdin, then commands ([`ClientCmd`], one JSON line each); it answers with
+// [`ClientReport`]s, one JSON line each on its stdout. [`ClientSide::InProcess`] runs the
+// same client code on the bench's own runtime (the reports then travel over a channel).
+//
+// Latency crosses the process boundary, so both ends read one clock: `CLOCK_MONOTONIC`
+// ([`monotonic_ns`]), which is system-wide on Linux (`std::time::Instant` reads it too, but
+// its value is opaque and not comparable between processes). The bench notes the clock before
+// `AppServer::publish`; the client reports the clock right after parsing the event and the
+// channel index it arrived on; the bench subtracts.
+
+/// Where the clients of `bwlab bench events` run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ClientSide {
+    /// On the bench's own runtime: two descriptors per channel in one process, and memory
+    /// and CPU figures include both ends.
+    #[default]
+    InProcess,
+    /// In a child process: this executable (normally `std::env::current_exe()`) run as
+    /// `bench events-clients`.
+    ChildProcess(std::path::PathBuf),
+}
 
 /// Knobs of `bwlab bench events`.
 #[derive(Clone, Debug)]
@@ -273,6 +301,8 @@ pub struct EventsBenchConfig {
     pub workers: usize,
     /// Release profile of the node.
     pub profile: String,
+    /// Where the clients run.
+    pub clients: ClientSide,
 }
 
 impl Default for EventsBenchConfig {
@@ -285,6 +315,7 @@ impl Default for EventsBenchConfig {
             event_timeout: Duration::from_secs(30),
             workers: 32,
             profile: "r24".into(),
+            clients: ClientSide::InProcess,
         }
     }
 }
@@ -300,32 +331,53 @@ pub struct EventsBenchResult {
     pub channels_opened: usize,
     /// Channel adds that failed.
     pub open_errors: u64,
+    /// The last channel-add error, if any.
+    pub open_error: Option<String>,
     /// Time to open every channel (TLS handshake, Basic auth, channel add, first chunk).
     pub open_seconds: f64,
-    /// Soft `RLIMIT_NOFILE` in effect.
+    /// Soft `RLIMIT_NOFILE` in effect in the bench process.
     pub fd_limit: u64,
+    /// `child-process` or `in-process`.
+    pub client_mode: String,
     /// Client tasks for heartbeats and event responses.
     pub client_tasks: usize,
     /// `eventTimeout` of the node, seconds.
     pub event_timeout_s: f64,
     /// Heartbeat period per channel, seconds.
     pub heartbeat_every_s: f64,
-    /// Resident set size before opening channels (node started, users loaded), MiB.
+    /// RSS of the bench process before opening channels (node started, users loaded), MiB.
     pub rss_before_mib: f64,
-    /// Resident set size with every channel open, MiB.
+    /// RSS of the bench process with every channel open, MiB.
     pub rss_open_mib: f64,
-    /// (rss_open − rss_before) / channels_opened, KiB.
+    /// (rss_open − rss_before) / channels_opened, KiB: the server's memory per channel
+    /// unless `includes_client_side`.
     pub memory_per_channel_kib: f64,
-    /// Whether the memory and CPU figures include the client side (always: same process).
+    /// Whether the bench process's memory and CPU figures include the client side (only
+    /// with `--in-process`).
     pub includes_client_side: bool,
     /// CPU measurement window, seconds.
     pub window_s: f64,
-    /// Process user + system CPU over the window, percent of one core.
+    /// Bench process user + system CPU over the window, percent of one core (the server
+    /// alone unless `includes_client_side`).
     pub cpu_percent: f64,
     /// Of which user time.
     pub cpu_user_percent: f64,
     /// Of which system time.
     pub cpu_sys_percent: f64,
+    /// Soft `RLIMIT_NOFILE` of the client process (0 in process).
+    pub client_fd_limit: u64,
+    /// RSS of the client process before opening channels, MiB (0 in process).
+    pub client_rss_before_mib: f64,
+    /// RSS of the client process with every channel open, MiB (0 in process).
+    pub client_rss_open_mib: f64,
+    /// Client RSS growth per channel, KiB (0 in process).
+    pub client_memory_per_channel_kib: f64,
+    /// Client process user + system CPU over the window, percent of one core (0 in process).
+    pub client_cpu_percent: f64,
+    /// Of which user time.
+    pub client_cpu_user_percent: f64,
+    /// Of which system time.
+    pub client_cpu_sys_percent: f64,
     /// Heartbeats sent per second during the window.
     pub heartbeats_per_s: f64,
     /// Heartbeat requests that failed (whole run).
@@ -338,6 +390,8 @@ pub struct EventsBenchResult {
     pub target_rate: u32,
     /// Latency phase length, seconds.
     pub latency_seconds: f64,
+    /// Clock both processes read for latency (`CLOCK_MONOTONIC`).
+    pub latency_clock: String,
     /// Events published.
     pub events_published: u64,
     /// Events parsed by a client.
@@ -366,18 +420,32 @@ impl std::fmt::Display for EventsBenchResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "channels      {} open of {} requested ({} errors) in {:.1} s; fd limit {}",
+            "channels      {} open of {} requested ({} errors) in {:.1} s; fd limit {}; clients {}",
             self.channels_opened,
             self.channels_requested,
             self.open_errors,
             self.open_seconds,
-            self.fd_limit
+            self.fd_limit,
+            self.client_mode
         )?;
-        writeln!(
-            f,
-            "memory        {:.1} KiB per channel (RSS {:.0} → {:.0} MiB, server and clients together)",
-            self.memory_per_channel_kib, self.rss_before_mib, self.rss_open_mib
-        )?;
+        if self.includes_client_side {
+            writeln!(
+                f,
+                "memory        {:.1} KiB per channel (RSS {:.0} → {:.0} MiB, server and clients together)",
+                self.memory_per_channel_kib, self.rss_before_mib, self.rss_open_mib
+            )?;
+        } else {
+            writeln!(
+                f,
+                "memory        server {:.1} KiB per channel (RSS {:.0} → {:.0} MiB); clients {:.1} KiB per channel (RSS {:.0} → {:.0} MiB)",
+                self.memory_per_channel_kib,
+                self.rss_before_mib,
+                self.rss_open_mib,
+                self.client_memory_per_channel_kib,
+                self.client_rss_before_mib,
+                self.client_rss_open_mib
+            )?;
+        }
         writeln!(
             f,
             "heartbeats    every {:.1} s per channel from {} client tasks: {:.0}/s, {} errors, {} channels alive",
@@ -387,11 +455,25 @@ impl std::fmt::Display for EventsBenchResult {
             self.heartbeat_errors,
             self.channels_alive_after_window
         )?;
-        writeln!(
-            f,
-            "cpu           {:.1} % of one core over {:.0} s (user {:.1} %, sys {:.1} %)",
-            self.cpu_percent, self.window_s, self.cpu_user_percent, self.cpu_sys_percent
-        )?;
+        if self.includes_client_side {
+            writeln!(
+                f,
+                "cpu           {:.1} % of one core over {:.0} s (user {:.1} %, sys {:.1} %), server and clients together",
+                self.cpu_percent, self.window_s, self.cpu_user_percent, self.cpu_sys_percent
+            )?;
+        } else {
+            writeln!(
+                f,
+                "cpu           server {:.1} % of one core over {:.0} s (user {:.1} %, sys {:.1} %); clients {:.1} % (user {:.1} %, sys {:.1} %)",
+                self.cpu_percent,
+                self.window_s,
+                self.cpu_user_percent,
+                self.cpu_sys_percent,
+                self.client_cpu_percent,
+                self.client_cpu_user_percent,
+                self.client_cpu_sys_percent
+            )?;
+        }
         write!(
             f,
             "events        {:.0}/s of {} target to {} subscribers: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({} published, {} received, {} lost, {} acks, {} ack errors)",
@@ -408,6 +490,23 @@ impl std::fmt::Display for EventsBenchResult {
             self.ack_errors
         )
     }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process of the machine (unlike the
+/// opaque `std::time::Instant`), so a time noted in the bench and one noted in the client
+/// process can be subtracted. Never 0.
+#[allow(clippy::unnecessary_cast)] // time_t and c_long are not i64 everywhere
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the struct we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+        .max(1)
 }
 
 /// Process resources from `/proc/self` (Linux); zeros elsewhere.
@@ -490,11 +589,12 @@ pub mod procfs {
 /// File descriptors kept for everything but channels (listeners, workers, DNS, logs…).
 const FD_RESERVE: u64 = 192;
 
-/// Channels that fit into `fd_limit`: each in-process channel holds two descriptors (the
-/// client's socket and the server's).
-pub fn channels_for_fd_limit(fd_limit: u64, workers: usize) -> usize {
+/// Channels that fit into `fd_limit` when each channel holds `fds_per_channel` descriptors
+/// in one process: two with the clients in process (the client's socket and the server's),
+/// one in each process with the clients in a child process.
+pub fn channels_for_fd_limit(fd_limit: u64, workers: usize, fds_per_channel: u64) -> usize {
     let spare = fd_limit.saturating_sub(FD_RESERVE + 2 * workers as u64);
-    usize::try_from(spare / 2).unwrap_or(usize::MAX)
+    usize::try_from(spare / fds_per_channel.max(1)).unwrap_or(usize::MAX)
 }
 
 const BENCH_DOMAIN: &str = "bench.example";
@@ -503,7 +603,7 @@ const BENCH_SET: &str = "bench-set";
 const BENCH_APP: &str = "bwlab-bench";
 
 fn bench_user(i: usize) -> String {
-    format!("u{i:06}@{BENCH_DOMAIN}")
+    user_name(BENCH_DOMAIN, i)
 }
 
 /// Lab data with `n` subscribers in one group (compact `userTable` form).
@@ -525,6 +625,8 @@ struct EventsNode {
     xsp: bwlab_xsp::XspHandle,
     app_server: bwlab_appserver::AppServer,
     endpoint: crate::events_client::Endpoint,
+    /// The CA bundle of `endpoint`, PEM (for a client process).
+    ca_pem: String,
 }
 
 async fn start_events_node(cfg: &EventsBenchConfig) -> Result<EventsNode, String> {
@@ -584,17 +686,108 @@ async fn start_events_node(cfg: &EventsBenchConfig) -> Result<EventsNode, String
         xsp,
         app_server,
         endpoint,
+        ca_pem: bwlab_pki::pem::encode_certs(pki.lab_trust_bundle().iter()),
     })
 }
 
+/// Subscriber `i` of the bench's naming scheme: `u{i:06}@{domain}`.
+fn user_name(domain: &str, i: usize) -> String {
+    format!("u{i:06}@{domain}")
+}
+
+// ----- the client side (a child process, or in process) -------------------------------------
+
+/// What the client side needs: the first JSON line on the child's stdin.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct ClientsConfig {
+    /// The XSP's HTTPS address.
+    pub addr: SocketAddr,
+    /// TLS server name (SNI, certificate check, `Host`).
+    pub server_name: String,
+    /// CA bundle (PEM) that signs the XSP's certificate.
+    pub ca_pem: String,
+    /// Users are `u{i:06}@{domain}` for channel `i`.
+    pub domain: String,
+    /// Every user's password.
+    pub password: String,
+    /// Channel set and application id of every channel.
+    pub channel_set: String,
+    pub application: String,
+    /// Channels to open.
+    pub channels: usize,
+    /// Heartbeat period per channel, ms.
+    pub heartbeat_every_ms: u64,
+    /// Client tasks (one keep-alive command connection each).
+    pub workers: usize,
+    /// Channel adds in flight at once.
+    pub open_concurrency: usize,
+    /// Report this process's RSS, CPU and descriptor limit (a child process; in process
+    /// they would be the bench's own).
+    pub own_process: bool,
+}
+
+/// A command from the bench to the client side (one JSON line on the child's stdin).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum ClientCmd {
+    /// Subscribe users `0..count` to `Advanced Call`; answered with `Subscribed` once their
+    /// initial events have arrived (or after 10 s).
+    Subscribe { count: usize },
+    /// Answered with `Stats`.
+    Stats,
+    /// Close everything and exit.
+    Stop,
+}
+
+/// Counters and process figures of the client side.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct ClientStats {
+    pub heartbeats_sent: u64,
+    pub heartbeat_errors: u64,
+    pub heartbeats_seen: u64,
+    pub acks: u64,
+    pub ack_errors: u64,
+    pub other_events: u64,
+    pub streams_closed: u64,
+    /// RSS of the client process, bytes (0 in process).
+    pub rss_bytes: u64,
+    /// CPU of the client process, seconds (0 in process).
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+}
+
+/// A report from the client side (one JSON line on the child's stdout).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientReport {
+    /// About once a second while channels open.
+    Progress { opened: u64, failed: u64 },
+    /// Every channel add has finished.
+    Opened {
+        opened: u64,
+        failed: u64,
+        seconds: f64,
+        last_error: Option<String>,
+        /// RSS before the first channel add and with every channel open, bytes (0 in
+        /// process).
+        rss_before: u64,
+        rss_open: u64,
+        /// Soft `RLIMIT_NOFILE` of the client process (0 in process).
+        fd_limit: u64,
+    },
+    /// Answer to `Subscribe`.
+    Subscribed { ok: usize },
+    /// A `HookStatusEvent` parsed on channel `i` at `t` (`CLOCK_MONOTONIC`, ns).
+    Event { i: usize, t: u64 },
+    /// Answer to `Stats`.
+    Stats(ClientStats),
+    /// The client side cannot go on.
+    Fatal { message: String },
+}
+
 /// Counters shared by the client tasks.
-struct EventsShared {
-    start: Instant,
-    /// Per channel: when its latest event was published (ns since `start`, +1); 0 = none in
-    /// flight.
-    sent_at: Vec<AtomicU64>,
-    latencies_us: std::sync::Mutex<Vec<u32>>,
-    received: AtomicU64,
+#[derive(Default)]
+struct ClientCounters {
     other_events: AtomicU64,
     heartbeats_seen: AtomicU64,
     heartbeats_sent: AtomicU64,
@@ -604,9 +797,25 @@ struct EventsShared {
     streams_closed: AtomicU64,
 }
 
-impl EventsShared {
-    fn now_ns(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX) + 1
+impl ClientCounters {
+    fn stats(&self, own_process: bool) -> ClientStats {
+        let (cpu_user_s, cpu_sys_s) = if own_process {
+            procfs::cpu_seconds()
+        } else {
+            (0.0, 0.0)
+        };
+        ClientStats {
+            heartbeats_sent: self.heartbeats_sent.load(Ordering::Relaxed),
+            heartbeat_errors: self.heartbeat_errors.load(Ordering::Relaxed),
+            heartbeats_seen: self.heartbeats_seen.load(Ordering::Relaxed),
+            acks: self.acks.load(Ordering::Relaxed),
+            ack_errors: self.ack_errors.load(Ordering::Relaxed),
+            other_events: self.other_events.load(Ordering::Relaxed),
+            streams_closed: self.streams_closed.load(Ordering::Relaxed),
+            rss_bytes: if own_process { procfs::rss_bytes() } else { 0 },
+            cpu_user_s,
+            cpu_sys_s,
+        }
     }
 }
 
@@ -626,7 +835,7 @@ enum WorkerMsg {
 async fn events_worker(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<WorkerMsg>,
     period: Duration,
-    shared: Arc<EventsShared>,
+    counters: Arc<ClientCounters>,
 ) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
@@ -644,8 +853,8 @@ async fn events_worker(
                 }
                 Some(WorkerMsg::Ack(client, event_id)) => {
                     match client.ack(&event_id, 200).await {
-                        Ok(()) => shared.acks.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => shared.ack_errors.fetch_add(1, Ordering::Relaxed),
+                        Ok(()) => counters.acks.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => counters.ack_errors.fetch_add(1, Ordering::Relaxed),
                     };
                 }
                 None => break,
@@ -654,8 +863,8 @@ async fn events_worker(
                 if let Some(Reverse((at, i))) = timers.pop() {
                     let (client, id) = &channels[i];
                     match client.heartbeat(id).await {
-                        Ok(()) => shared.heartbeats_sent.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => shared.heartbeat_errors.fetch_add(1, Ordering::Relaxed),
+                        Ok(()) => counters.heartbeats_sent.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => counters.heartbeat_errors.fetch_add(1, Ordering::Relaxed),
                     };
                     timers.push(Reverse((at + period, i)));
                 }
@@ -664,163 +873,123 @@ async fn events_worker(
     }
 }
 
-/// Reads one channel's stream until it ends: records latencies of the bench's events and
-/// hands every event to the worker for acknowledgement.
+/// Reads one channel's stream until it ends: reports when each of the bench's events was
+/// parsed and hands every event to the worker for acknowledgement.
 async fn events_reader(
     index: usize,
     mut channel: crate::events_client::EventChannel,
     client: crate::events_client::EventsClient,
     worker: tokio::sync::mpsc::UnboundedSender<WorkerMsg>,
-    shared: Arc<EventsShared>,
+    counters: Arc<ClientCounters>,
+    out: tokio::sync::mpsc::UnboundedSender<ClientReport>,
 ) {
     use crate::events_client::StreamItem;
     loop {
         match channel.next_event().await {
             Ok(Some(StreamItem::Heartbeat)) => {
-                shared.heartbeats_seen.fetch_add(1, Ordering::Relaxed);
+                counters.heartbeats_seen.fetch_add(1, Ordering::Relaxed);
             }
             Ok(Some(StreamItem::Event(ev))) => {
-                let parsed = shared.now_ns();
+                let parsed = monotonic_ns();
                 let Some(sub) = ev.as_subscription() else {
                     continue; // ChannelTerminatedEvent: the stream ends next.
                 };
                 if sub.data.type_name() == "HookStatusEvent" {
-                    let sent = shared.sent_at[index].swap(0, Ordering::AcqRel);
-                    if sent != 0 {
-                        let us = parsed.saturating_sub(sent) / 1000;
-                        if let Ok(mut l) = shared.latencies_us.lock() {
-                            l.push(u32::try_from(us).unwrap_or(u32::MAX));
-                        }
-                        shared.received.fetch_add(1, Ordering::Relaxed);
-                    }
+                    let _ = out.send(ClientReport::Event {
+                        i: index,
+                        t: parsed,
+                    });
                 } else {
-                    shared.other_events.fetch_add(1, Ordering::Relaxed);
+                    counters.other_events.fetch_add(1, Ordering::Relaxed);
                 }
                 let _ = worker.send(WorkerMsg::Ack(client.clone(), sub.event_id.clone()));
             }
             Ok(None) | Err(_) => {
-                shared.streams_closed.fetch_add(1, Ordering::Relaxed);
+                counters.streams_closed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
     }
 }
 
-fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted_us[i]) / 1000.0
-}
-
-/// Runs `bwlab bench events`. `progress` gets a one-line status about every second.
-pub async fn run_events(
-    cfg: &EventsBenchConfig,
-    mut progress: impl FnMut(&str),
-) -> Result<EventsBenchResult, String> {
+/// The client side of `bwlab bench events`: opens `cfg.channels` channels (reporting
+/// progress), heartbeats them, reads and acknowledges every event, and answers `cmds` until
+/// `Stop` or until the command stream ends.
+pub async fn run_events_clients(
+    cfg: ClientsConfig,
+    mut cmds: tokio::sync::mpsc::UnboundedReceiver<ClientCmd>,
+    out: tokio::sync::mpsc::UnboundedSender<ClientReport>,
+) -> Result<(), String> {
     let workers = cfg.workers.max(1);
-    let mut result = EventsBenchResult {
-        channels_requested: cfg.channels,
-        client_tasks: workers,
-        includes_client_side: true,
-        event_timeout_s: cfg.event_timeout.as_secs_f64(),
-        heartbeat_every_s: cfg.event_timeout.as_secs_f64() / 2.0,
-        target_rate: cfg.rate,
-        ..EventsBenchResult::default()
+    let fd_limit = if cfg.own_process {
+        procfs::raise_nofile(FD_RESERVE + 2 * workers as u64 + cfg.channels as u64)
+    } else {
+        0
     };
-    // Two descriptors per channel in one process; raise the limit or plan fewer channels.
-    let wanted = FD_RESERVE + 2 * workers as u64 + 2 * cfg.channels as u64;
-    result.fd_limit = procfs::raise_nofile(wanted);
-    let planned = cfg
-        .channels
-        .min(channels_for_fd_limit(result.fd_limit, workers));
-    if planned < cfg.channels {
-        progress(&format!(
-            "note: the open-file limit ({}) allows only {planned} channels here; run `ulimit -n {wanted}` (or raise the hard limit) for {}",
-            result.fd_limit, cfg.channels
-        ));
-    }
-    if planned == 0 {
-        return Err(format!(
-            "the open-file limit ({}) leaves no room for channels; run `ulimit -n {wanted}` first",
-            result.fd_limit
-        ));
-    }
-    result.channels_planned = planned;
-    let node_cfg = EventsBenchConfig {
-        channels: planned,
-        workers,
-        ..cfg.clone()
-    };
-    progress(&format!("starting an XSP with {planned} subscribers"));
-    let node = start_events_node(&node_cfg).await?;
-    let shared = Arc::new(EventsShared {
-        start: Instant::now(),
-        sent_at: (0..planned).map(|_| AtomicU64::new(0)).collect(),
-        latencies_us: std::sync::Mutex::new(Vec::new()),
-        received: AtomicU64::new(0),
-        other_events: AtomicU64::new(0),
-        heartbeats_seen: AtomicU64::new(0),
-        heartbeats_sent: AtomicU64::new(0),
-        heartbeat_errors: AtomicU64::new(0),
-        acks: AtomicU64::new(0),
-        ack_errors: AtomicU64::new(0),
-        streams_closed: AtomicU64::new(0),
-    });
-    let period = cfg.event_timeout / 2;
-    let base = crate::events_client::EventsClient::new(node.endpoint.clone(), "", "");
+    let trust = bwlab_pki::pem::decode_certs(&cfg.ca_pem).map_err(|e| format!("CA: {e}"))?;
+    let endpoint = crate::events_client::Endpoint::new(cfg.addr, cfg.server_name.clone(), trust)
+        .map_err(|e| e.to_string())?;
+    let counters = Arc::new(ClientCounters::default());
+    let period = Duration::from_millis(cfg.heartbeat_every_ms.max(1));
     let mut worker_tx = Vec::with_capacity(workers);
     let mut worker_clients = Vec::with_capacity(workers);
     let mut worker_tasks = Vec::with_capacity(workers);
     for _ in 0..workers {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        worker_tasks.push(tokio::spawn(events_worker(rx, period, shared.clone())));
+        worker_tasks.push(tokio::spawn(events_worker(rx, period, counters.clone())));
         worker_tx.push(tx);
         // A fresh client per worker: its own command connection.
         worker_clients.push(crate::events_client::EventsClient::new(
-            node.endpoint.clone(),
+            endpoint.clone(),
             "",
             "",
         ));
     }
-    drop(base);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let rss_before = procfs::rss_bytes();
+    let rss_before = if cfg.own_process {
+        procfs::rss_bytes()
+    } else {
+        0
+    };
 
-    // (a) open the channels, at most 64 handshakes at a time.
+    // Open the channels, `open_concurrency` handshakes at a time.
+    let planned = cfg.channels;
     let opened_at = Instant::now();
-    // First heartbeats spread evenly over one period, so the window sees the steady rate.
+    // First heartbeats spread evenly over one period, so a window sees the steady rate.
     let hb_origin = tokio::time::Instant::now();
-    let gate = Arc::new(tokio::sync::Semaphore::new(64));
+    let gate = Arc::new(tokio::sync::Semaphore::new(cfg.open_concurrency.max(1)));
     let opened = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let last_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let mut openers = Vec::with_capacity(planned);
-    let mut readers = Vec::with_capacity(planned);
     let (reader_tx, mut reader_rx) = tokio::sync::mpsc::unbounded_channel();
     for i in 0..planned {
-        let client = worker_clients[i % workers].as_user(&bench_user(i), BENCH_PASSWORD);
+        let client = worker_clients[i % workers].as_user(&user_name(&cfg.domain, i), &cfg.password);
         let tx = worker_tx[i % workers].clone();
-        let (gate, opened, failed, last_error, shared, reader_tx) = (
+        let req = crate::events_client::ChannelRequest::new(
+            cfg.channel_set.clone(),
+            cfg.application.clone(),
+        );
+        let (gate, opened, failed, last_error, counters, reader_tx, out) = (
             gate.clone(),
             opened.clone(),
             failed.clone(),
             last_error.clone(),
-            shared.clone(),
+            counters.clone(),
             reader_tx.clone(),
+            out.clone(),
         );
         openers.push(tokio::spawn(async move {
             let Ok(_permit) = gate.acquire_owned().await else {
                 return;
             };
-            let req = crate::events_client::ChannelRequest::new(BENCH_SET, BENCH_APP);
             match client.open_channel(&req).await {
                 Ok(ch) => {
                     opened.fetch_add(1, Ordering::Relaxed);
                     let first = hb_origin + period.mul_f64(i as f64 / planned as f64);
                     let _ = tx.send(WorkerMsg::Add(client.clone(), ch.id().to_owned(), first));
-                    let _ = reader_tx.send(tokio::spawn(events_reader(i, ch, client, tx, shared)));
+                    let _ = reader_tx.send(tokio::spawn(events_reader(
+                        i, ch, client, tx, counters, out,
+                    )));
                 }
                 Err(e) => {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -843,95 +1012,547 @@ pub async fn run_events(
             continue;
         }
         last_report = Instant::now();
-        progress(&format!(
-            "opening channels: {}/{planned} ({} failed)",
-            opened.load(Ordering::Relaxed),
-            failed.load(Ordering::Relaxed)
-        ));
+        let _ = out.send(ClientReport::Progress {
+            opened: opened.load(Ordering::Relaxed),
+            failed: failed.load(Ordering::Relaxed),
+        });
     }
     for o in openers {
         let _ = o.await;
     }
+    let mut readers = Vec::with_capacity(planned);
     while let Ok(r) = reader_rx.try_recv() {
         readers.push(r);
     }
-    result.open_seconds = opened_at.elapsed().as_secs_f64();
-    result.channels_opened = opened.load(Ordering::Relaxed) as usize;
-    result.open_errors = failed.load(Ordering::Relaxed);
+    let seconds = opened_at.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = out.send(ClientReport::Opened {
+        opened: opened.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        seconds,
+        last_error: last_error.lock().ok().and_then(|l| l.clone()),
+        rss_before,
+        rss_open: if cfg.own_process {
+            procfs::rss_bytes()
+        } else {
+            0
+        },
+        fd_limit,
+    });
+
+    while let Some(cmd) = cmds.recv().await {
+        match cmd {
+            ClientCmd::Stats => {
+                let _ = out.send(ClientReport::Stats(counters.stats(cfg.own_process)));
+            }
+            ClientCmd::Subscribe { count } => {
+                let count = count.min(planned);
+                let gate = Arc::new(tokio::sync::Semaphore::new(workers));
+                let others0 = counters.other_events.load(Ordering::Relaxed);
+                let mut subs = Vec::with_capacity(count);
+                for i in 0..count {
+                    let user = user_name(&cfg.domain, i);
+                    let client = worker_clients[i % workers].as_user(&user, &cfg.password);
+                    let (gate, set, app) = (
+                        gate.clone(),
+                        cfg.channel_set.clone(),
+                        cfg.application.clone(),
+                    );
+                    subs.push(tokio::spawn(async move {
+                        let _permit = gate.acquire_owned().await.ok()?;
+                        client
+                            .subscribe(&user, "Advanced Call", &set, &app)
+                            .await
+                            .ok()
+                    }));
+                }
+                let mut ok = 0;
+                for s in subs {
+                    if matches!(s.await, Ok(Some(_))) {
+                        ok += 1;
+                    }
+                }
+                // The initial CallSubscriptionEvents arrive and are acknowledged before
+                // the bench measures.
+                let settle = Instant::now();
+                while counters.other_events.load(Ordering::Relaxed) - others0 < ok as u64
+                    && settle.elapsed() < Duration::from_secs(10)
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let _ = out.send(ClientReport::Subscribed { ok });
+            }
+            ClientCmd::Stop => break,
+        }
+    }
+    for r in &readers {
+        r.abort();
+    }
+    drop(worker_tx);
+    for w in worker_tasks {
+        w.abort();
+    }
+    Ok(())
+}
+
+/// `bwlab bench events-clients`: [`run_events_clients`] in a child process of
+/// `bwlab bench events` — a [`ClientsConfig`] as the first JSON line on stdin, then
+/// [`ClientCmd`]s one per line; [`ClientReport`]s one per line on stdout. Ends after `Stop`
+/// or when stdin closes (the bench is gone).
+pub async fn run_events_clients_stdio() -> Result<(), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let first = lines
+        .next_line()
+        .await
+        .map_err(|e| format!("stdin: {e}"))?
+        .ok_or("no configuration on stdin")?;
+    let cfg: ClientsConfig =
+        serde_json::from_str(&first).map_err(|e| format!("configuration: {e}"))?;
+    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            match serde_json::from_str::<ClientCmd>(&line) {
+                Ok(cmd) => {
+                    if cmd_tx.send(cmd).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("bench events-clients: bad command {line:?}: {e}"),
+            }
+        }
+    });
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<ClientReport>();
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
+        let mut line = Vec::with_capacity(256);
+        while let Some(report) = out_rx.recv().await {
+            // Whatever else is queued goes in the same write.
+            let mut next = Some(report);
+            while let Some(r) = next {
+                line.clear();
+                if serde_json::to_writer(&mut line, &r).is_ok() {
+                    line.push(b'\n');
+                    if stdout.write_all(&line).await.is_err() {
+                        return;
+                    }
+                }
+                next = out_rx.try_recv().ok();
+            }
+            if stdout.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let result = run_events_clients(cfg, cmd_rx, out_tx.clone()).await;
+    if let Err(e) = &result {
+        let _ = out_tx.send(ClientReport::Fatal { message: e.clone() });
+    }
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    result
+}
+
+// ----- the bench side --------------------------------------------------------------------------
+
+/// Publish times of the bench's events, per channel.
+struct InFlight {
+    /// When channel `i`'s latest event was published (`monotonic_ns`); 0 = none in flight.
+    sent_at: Vec<AtomicU64>,
+    latencies_us: std::sync::Mutex<Vec<u32>>,
+    received: AtomicU64,
+}
+
+impl InFlight {
+    fn arrived(&self, i: usize, parsed_ns: u64) {
+        let Some(slot) = self.sent_at.get(i) else {
+            return;
+        };
+        let sent = slot.swap(0, Ordering::AcqRel);
+        if sent == 0 {
+            return;
+        }
+        let us = parsed_ns.saturating_sub(sent) / 1000;
+        if let Ok(mut l) = self.latencies_us.lock() {
+            l.push(u32::try_from(us).unwrap_or(u32::MAX));
+        }
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The bench's end of the client side: commands out, reports in.
+struct ClientLink {
+    cmds: tokio::sync::mpsc::UnboundedSender<ClientCmd>,
+    /// Every report but `Event` (those go straight to [`InFlight`]).
+    reports: tokio::sync::mpsc::UnboundedReceiver<ClientReport>,
+    child: Option<tokio::process::Child>,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+impl ClientLink {
+    /// Starts the client side.
+    fn start(
+        side: &ClientSide,
+        cfg: ClientsConfig,
+        inflight: Arc<InFlight>,
+    ) -> Result<ClientLink, String> {
+        let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::unbounded_channel::<ClientCmd>();
+        let (raw_tx, mut raw_rx) = tokio::sync::mpsc::unbounded_channel::<ClientReport>();
+        let (rep_tx, rep_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Events are handled here as they come; the rest goes to the bench's main flow.
+        tokio::spawn(async move {
+            while let Some(r) = raw_rx.recv().await {
+                match r {
+                    ClientReport::Event { i, t } => inflight.arrived(i, t),
+                    other => {
+                        let _ = rep_tx.send(other);
+                    }
+                }
+            }
+        });
+        match side {
+            ClientSide::InProcess => {
+                let task = tokio::spawn(run_events_clients(cfg, cmd_rx, raw_tx));
+                Ok(ClientLink {
+                    cmds: cmd_tx,
+                    reports: rep_rx,
+                    child: None,
+                    task: Some(task),
+                })
+            }
+            ClientSide::ChildProcess(exe) => {
+                use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+                let mut child = tokio::process::Command::new(exe)
+                    .args(["bench", "events-clients"])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::inherit())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(|e| {
+                        format!("cannot start the client process {}: {e}", exe.display())
+                    })?;
+                let mut stdin = child.stdin.take().ok_or("no stdin to the client process")?;
+                let stdout = child
+                    .stdout
+                    .take()
+                    .ok_or("no stdout from the client process")?;
+                let first = serde_json::to_string(&cfg).map_err(|e| e.to_string())?;
+                tokio::spawn(async move {
+                    if stdin
+                        .write_all(format!("{first}\n").as_bytes())
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    while let Some(cmd) = cmd_rx.recv().await {
+                        let Ok(line) = serde_json::to_string(&cmd) else {
+                            continue;
+                        };
+                        if stdin
+                            .write_all(format!("{line}\n").as_bytes())
+                            .await
+                            .is_err()
+                            || stdin.flush().await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    // Dropping stdin closes it: the child stops.
+                });
+                tokio::spawn(async move {
+                    let mut lines = tokio::io::BufReader::new(stdout).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        match serde_json::from_str::<ClientReport>(&line) {
+                            Ok(r) => {
+                                if raw_tx.send(r).is_err() {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                let _ = raw_tx.send(ClientReport::Fatal {
+                                    message: format!("bad report {line:?}: {e}"),
+                                });
+                            }
+                        }
+                    }
+                });
+                Ok(ClientLink {
+                    cmds: cmd_tx,
+                    reports: rep_rx,
+                    child: Some(child),
+                    task: None,
+                })
+            }
+        }
+    }
+
+    /// The next report (not `Event`); an error if the client side ended or failed.
+    async fn next(&mut self) -> Result<ClientReport, String> {
+        match self.reports.recv().await {
+            Some(ClientReport::Fatal { message }) => Err(format!("client side: {message}")),
+            Some(r) => Ok(r),
+            None => Err("the client side ended early".into()),
+        }
+    }
+
+    fn send(&self, cmd: ClientCmd) -> Result<(), String> {
+        self.cmds
+            .send(cmd)
+            .map_err(|_| "the client side is gone".to_string())
+    }
+
+    /// Counters of the client side now.
+    async fn stats(&mut self) -> Result<ClientStats, String> {
+        self.send(ClientCmd::Stats)?;
+        loop {
+            if let ClientReport::Stats(s) = self.next().await? {
+                return Ok(s);
+            }
+        }
+    }
+
+    /// Stops the client side and waits for it (5 s at most, then kills a child).
+    async fn stop(mut self) {
+        let _ = self.cmds.send(ClientCmd::Stop);
+        drop(self.cmds);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        if let Some(mut child) = self.child.take()
+            && tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted_us[i]) / 1000.0
+}
+
+const MIB: f64 = 1_048_576.0;
+
+/// Runs `bwlab bench events`. `progress` gets a one-line status about every second.
+pub async fn run_events(
+    cfg: &EventsBenchConfig,
+    mut progress: impl FnMut(&str),
+) -> Result<EventsBenchResult, String> {
+    let workers = cfg.workers.max(1);
+    let in_process = cfg.clients == ClientSide::InProcess;
+    let mut result = EventsBenchResult {
+        channels_requested: cfg.channels,
+        client_mode: if in_process {
+            "in-process"
+        } else {
+            "child-process"
+        }
+        .into(),
+        client_tasks: workers,
+        includes_client_side: in_process,
+        event_timeout_s: cfg.event_timeout.as_secs_f64(),
+        heartbeat_every_s: cfg.event_timeout.as_secs_f64() / 2.0,
+        target_rate: cfg.rate,
+        latency_clock: "CLOCK_MONOTONIC".into(),
+        ..EventsBenchResult::default()
+    };
+    // Two descriptors per channel in one process, one in each of two; raise the limit (the
+    // child inherits it) or plan fewer channels.
+    let per_channel: u64 = if in_process { 2 } else { 1 };
+    let wanted = FD_RESERVE + 2 * workers as u64 + per_channel * cfg.channels as u64;
+    result.fd_limit = procfs::raise_nofile(wanted);
+    let planned = cfg
+        .channels
+        .min(channels_for_fd_limit(result.fd_limit, workers, per_channel));
+    if planned < cfg.channels {
+        progress(&format!(
+            "note: the open-file limit ({}) allows only {planned} channels here; run `ulimit -n {wanted}` (or raise the hard limit) for {}",
+            result.fd_limit, cfg.channels
+        ));
+    }
+    if planned == 0 {
+        return Err(format!(
+            "the open-file limit ({}) leaves no room for channels; run `ulimit -n {wanted}` first",
+            result.fd_limit
+        ));
+    }
+    result.channels_planned = planned;
+    let node_cfg = EventsBenchConfig {
+        channels: planned,
+        workers,
+        ..cfg.clone()
+    };
+    progress(&format!("starting an XSP with {planned} subscribers"));
+    let node = start_events_node(&node_cfg).await?;
+    let inflight = Arc::new(InFlight {
+        sent_at: (0..planned).map(|_| AtomicU64::new(0)).collect(),
+        latencies_us: std::sync::Mutex::new(Vec::new()),
+        received: AtomicU64::new(0),
+    });
+    let period = cfg.event_timeout / 2;
+    let clients_cfg = ClientsConfig {
+        addr: node.endpoint.addr,
+        server_name: node.endpoint.server_name.clone(),
+        ca_pem: node.ca_pem.clone(),
+        domain: BENCH_DOMAIN.into(),
+        password: BENCH_PASSWORD.into(),
+        channel_set: BENCH_SET.into(),
+        application: BENCH_APP.into(),
+        channels: planned,
+        heartbeat_every_ms: u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
+        workers,
+        open_concurrency: 64,
+        own_process: !in_process,
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss_before = procfs::rss_bytes();
+
+    // (a) open the channels.
+    progress(&format!(
+        "opening {planned} channels from {}",
+        if in_process {
+            "this process"
+        } else {
+            "a client process"
+        }
+    ));
+    let mut link = match ClientLink::start(&cfg.clients, clients_cfg, inflight.clone()) {
+        Ok(l) => l,
+        Err(e) => {
+            node.xsp.shutdown().await;
+            return Err(e);
+        }
+    };
+    let outcome = measure_events(
+        cfg,
+        planned,
+        &node,
+        &inflight,
+        &mut link,
+        &mut result,
+        rss_before,
+        &mut progress,
+    )
+    .await;
+    progress("stopping");
+    link.stop().await;
+    node.xsp.shutdown().await;
+    outcome.map(|()| result)
+}
+
+/// Everything after the client side started: (a) channels and memory, the CPU window,
+/// (b) event latency.
+#[allow(clippy::too_many_arguments)]
+async fn measure_events(
+    cfg: &EventsBenchConfig,
+    planned: usize,
+    node: &EventsNode,
+    inflight: &InFlight,
+    link: &mut ClientLink,
+    result: &mut EventsBenchResult,
+    rss_before: u64,
+    progress: &mut impl FnMut(&str),
+) -> Result<(), String> {
+    loop {
+        match link.next().await? {
+            ClientReport::Progress { opened, failed } => progress(&format!(
+                "opening channels: {opened}/{planned} ({failed} failed)"
+            )),
+            ClientReport::Opened {
+                opened,
+                failed,
+                seconds,
+                last_error,
+                rss_before: c_before,
+                rss_open: c_open,
+                fd_limit,
+            } => {
+                result.open_seconds = seconds;
+                result.channels_opened = usize::try_from(opened).unwrap_or(usize::MAX);
+                result.open_errors = failed;
+                result.open_error = last_error;
+                result.client_fd_limit = fd_limit;
+                result.client_rss_before_mib = c_before as f64 / MIB;
+                result.client_rss_open_mib = c_open as f64 / MIB;
+                if opened > 0 {
+                    result.client_memory_per_channel_kib =
+                        c_open.saturating_sub(c_before) as f64 / 1024.0 / opened as f64;
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
     if result.channels_opened == 0 {
-        let why = last_error
-            .lock()
-            .ok()
-            .and_then(|l| l.clone())
-            .unwrap_or_default();
-        node.xsp.shutdown().await;
-        return Err(format!("no channel opened: {why}"));
+        return Err(format!(
+            "no channel opened: {}",
+            result.open_error.clone().unwrap_or_default()
+        ));
+    }
+    if let Some(e) = &result.open_error {
+        progress(&format!(
+            "note: {} channel adds failed, the last with: {e}",
+            result.open_errors
+        ));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_open = procfs::rss_bytes();
-    result.rss_before_mib = rss_before as f64 / 1048576.0;
-    result.rss_open_mib = rss_open as f64 / 1048576.0;
+    result.rss_before_mib = rss_before as f64 / MIB;
+    result.rss_open_mib = rss_open as f64 / MIB;
     result.memory_per_channel_kib =
         rss_open.saturating_sub(rss_before) as f64 / 1024.0 / result.channels_opened as f64;
 
     // CPU while heartbeats run.
+    let c0 = link.stats().await?;
     let (u0, s0) = procfs::cpu_seconds();
-    let hb0 = shared.heartbeats_sent.load(Ordering::Relaxed);
     let window_start = Instant::now();
     while window_start.elapsed() < cfg.window {
         let left = cfg.window.saturating_sub(window_start.elapsed());
         tokio::time::sleep(left.min(Duration::from_secs(1))).await;
-        progress(&format!(
-            "heartbeats: {:.0}/{:.0} s, {} sent, {} channels open",
-            window_start.elapsed().as_secs_f64(),
-            cfg.window.as_secs_f64(),
-            shared.heartbeats_sent.load(Ordering::Relaxed) - hb0,
-            node.xsp.open_channels()
-        ));
+        if window_start.elapsed() < cfg.window {
+            let now = link.stats().await?;
+            progress(&format!(
+                "heartbeats: {:.0}/{:.0} s, {} sent, {} channels open",
+                window_start.elapsed().as_secs_f64(),
+                cfg.window.as_secs_f64(),
+                now.heartbeats_sent - c0.heartbeats_sent,
+                node.xsp.open_channels()
+            ));
+        }
     }
-    let window = window_start.elapsed().as_secs_f64();
     let (u1, s1) = procfs::cpu_seconds();
+    let window = window_start.elapsed().as_secs_f64();
+    let c1 = link.stats().await?;
     result.window_s = window;
     result.cpu_user_percent = (u1 - u0) / window * 100.0;
     result.cpu_sys_percent = (s1 - s0) / window * 100.0;
     result.cpu_percent = result.cpu_user_percent + result.cpu_sys_percent;
-    result.heartbeats_per_s =
-        (shared.heartbeats_sent.load(Ordering::Relaxed) - hb0) as f64 / window;
+    result.client_cpu_user_percent = (c1.cpu_user_s - c0.cpu_user_s) / window * 100.0;
+    result.client_cpu_sys_percent = (c1.cpu_sys_s - c0.cpu_sys_s) / window * 100.0;
+    result.client_cpu_percent = result.client_cpu_user_percent + result.client_cpu_sys_percent;
+    result.heartbeats_per_s = (c1.heartbeats_sent - c0.heartbeats_sent) as f64 / window;
     result.channels_alive_after_window = node.xsp.open_channels();
 
     // (b) latency: subscribe enough users for the rate (one event in flight per user).
     let subscribed = planned.min((cfg.rate as usize).max(1));
     progress(&format!("subscribing {subscribed} users to Advanced Call"));
-    let sub_gate = Arc::new(tokio::sync::Semaphore::new(workers));
-    let mut subs = Vec::with_capacity(subscribed);
-    for i in 0..subscribed {
-        let client = worker_clients[i % workers].as_user(&bench_user(i), BENCH_PASSWORD);
-        let gate = sub_gate.clone();
-        subs.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await.ok()?;
-            client
-                .subscribe(&bench_user(i), "Advanced Call", BENCH_SET, BENCH_APP)
-                .await
-                .ok()
-        }));
-    }
-    let mut subscribed_ok = 0;
-    for s in subs {
-        if matches!(s.await, Ok(Some(_))) {
-            subscribed_ok += 1;
+    link.send(ClientCmd::Subscribe { count: subscribed })?;
+    loop {
+        if let ClientReport::Subscribed { ok } = link.next().await? {
+            result.subscribed = ok;
+            break;
         }
-    }
-    result.subscribed = subscribed_ok;
-    // The initial CallSubscriptionEvents arrive and are acknowledged before measuring.
-    let settle = Instant::now();
-    while (shared.other_events.load(Ordering::Relaxed) as usize) < subscribed_ok
-        && settle.elapsed() < Duration::from_secs(10)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     let users: Vec<String> = (0..subscribed).map(bench_user).collect();
-    let received0 = shared.received.load(Ordering::Relaxed);
+    let received0 = inflight.received.load(Ordering::Relaxed);
     let started = Instant::now();
     let mut published = 0u64;
     let mut skipped = 0u64;
@@ -947,7 +1568,7 @@ pub async fn run_events(
             for _ in 0..users.len() {
                 let i = next;
                 next = (next + 1) % users.len();
-                if shared.sent_at[i].load(Ordering::Acquire) == 0 {
+                if inflight.sent_at[i].load(Ordering::Acquire) == 0 {
                     found = Some(i);
                     break;
                 }
@@ -956,7 +1577,7 @@ pub async fn run_events(
                 skipped += 1;
                 continue;
             };
-            shared.sent_at[i].store(shared.now_ns(), Ordering::Release);
+            inflight.sent_at[i].store(monotonic_ns(), Ordering::Release);
             let data = bwlab_appserver::EventData::HookStatus(if published.is_multiple_of(2) {
                 bwlab_appserver::HookStatus::OffHook
             } else {
@@ -965,7 +1586,7 @@ pub async fn run_events(
             if node.app_server.publish(&users[i], data) {
                 published += 1;
             } else {
-                shared.sent_at[i].store(0, Ordering::Release);
+                inflight.sent_at[i].store(0, Ordering::Release);
                 skipped += 1;
             }
         }
@@ -975,14 +1596,14 @@ pub async fn run_events(
                 "events: {:.0}/{:.0} s, {published} published, {} received",
                 started.elapsed().as_secs_f64(),
                 cfg.duration.as_secs_f64(),
-                shared.received.load(Ordering::Relaxed) - received0
+                inflight.received.load(Ordering::Relaxed) - received0
             ));
         }
     }
     let seconds = started.elapsed().as_secs_f64();
     // Let the last events arrive.
     let drain = Instant::now();
-    while shared
+    while inflight
         .sent_at
         .iter()
         .any(|s| s.load(Ordering::Acquire) != 0)
@@ -992,18 +1613,19 @@ pub async fn run_events(
     }
     // Acknowledgements queued behind the last events.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let received = shared.received.load(Ordering::Relaxed) - received0;
+    let last = link.stats().await?;
+    let received = inflight.received.load(Ordering::Relaxed) - received0;
     result.latency_seconds = seconds;
     result.events_published = published;
     result.events_received = received;
-    result.events_lost = shared
+    result.events_lost = inflight
         .sent_at
         .iter()
         .filter(|s| s.load(Ordering::Acquire) != 0)
         .count() as u64;
     result.events_skipped = skipped;
     result.achieved_rate = received as f64 / seconds;
-    let mut lat = shared
+    let mut lat = inflight
         .latencies_us
         .lock()
         .map(|l| l.clone())
@@ -1012,20 +1634,75 @@ pub async fn run_events(
     result.latency_p50_ms = percentile_ms(&lat, 0.50);
     result.latency_p99_ms = percentile_ms(&lat, 0.99);
     result.latency_max_ms = percentile_ms(&lat, 1.0);
-    result.acks = shared.acks.load(Ordering::Relaxed);
-    result.ack_errors = shared.ack_errors.load(Ordering::Relaxed);
-    result.heartbeat_errors = shared.heartbeat_errors.load(Ordering::Relaxed);
-    result.streams_closed = shared.streams_closed.load(Ordering::Relaxed);
+    result.acks = last.acks;
+    result.ack_errors = last.ack_errors;
+    result.heartbeat_errors = last.heartbeat_errors;
+    result.streams_closed = last.streams_closed;
+    Ok(())
+}
 
-    progress("stopping");
-    for r in &readers {
-        r.abort();
+#[cfg(test)]
+mod events_tests {
+    use super::*;
+
+    #[test]
+    fn fd_planning_per_mode() {
+        // In process: two descriptors per channel; in a child process: one in each.
+        assert_eq!(channels_for_fd_limit(20_000, 32, 2), 9_872);
+        assert_eq!(channels_for_fd_limit(20_000, 32, 1), 19_744);
+        assert_eq!(channels_for_fd_limit(100, 32, 1), 0);
     }
-    drop(worker_tx);
-    for w in worker_tasks {
-        w.abort();
+
+    #[test]
+    fn monotonic_clock_moves_forward() {
+        let a = monotonic_ns();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = monotonic_ns();
+        assert!(a > 0 && b >= a + 1_000_000, "{a} {b}");
     }
-    drop(readers);
-    node.xsp.shutdown().await;
-    Ok(result)
+
+    /// The wire format between the bench and its client process: one JSON object per line.
+    #[test]
+    fn reports_and_commands_round_trip_as_json_lines() {
+        let line = serde_json::to_string(&ClientReport::Event { i: 7, t: 42 }).unwrap();
+        assert_eq!(line, r#"{"type":"event","i":7,"t":42}"#);
+        let back: ClientReport = serde_json::from_str(&line).unwrap();
+        assert!(matches!(back, ClientReport::Event { i: 7, t: 42 }));
+        let stats = serde_json::to_string(&ClientReport::Stats(ClientStats {
+            acks: 3,
+            ..ClientStats::default()
+        }))
+        .unwrap();
+        assert!(stats.starts_with(r#"{"type":"stats","#), "{stats}");
+        assert!(matches!(
+            serde_json::from_str::<ClientReport>(&stats).unwrap(),
+            ClientReport::Stats(ClientStats { acks: 3, .. })
+        ));
+        let cmd = serde_json::to_string(&ClientCmd::Subscribe { count: 5 }).unwrap();
+        assert_eq!(cmd, r#"{"cmd":"subscribe","count":5}"#);
+        assert!(matches!(
+            serde_json::from_str::<ClientCmd>(r#"{"cmd":"stop"}"#).unwrap(),
+            ClientCmd::Stop
+        ));
+    }
+
+    /// The in-process mode (same client code, reports over a channel) end to end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_process_mode_runs_end_to_end() {
+        let cfg = EventsBenchConfig {
+            channels: 8,
+            rate: 40,
+            duration: Duration::from_millis(500),
+            window: Duration::from_millis(200),
+            workers: 2,
+            clients: ClientSide::InProcess,
+            ..EventsBenchConfig::default()
+        };
+        let r = run_events(&cfg, |_| {}).await.unwrap();
+        assert_eq!(r.channels_opened, 8, "{r}");
+        assert!(r.includes_client_side);
+        assert!(r.events_received > 0, "{r}");
+        assert_eq!(r.events_lost, 0, "{r}");
+        assert!(r.acks >= r.events_received, "{r}");
+    }
 }

@@ -31,6 +31,8 @@ Examples:
   bwlab plan --json                 the address plan, without starting anything
   bwlab bench xsi --clients 32      Xsi-Actions throughput and latency
   bwlab bench events                10,000 event channels: memory, CPU, event latency
+  bwlab validate scenarios/         check scenario files (file:line:col: error + hint)
+  bwlab schema > scenario.json      JSON Schema of scenario files, for editors
 
 Exit codes:
   0  success
@@ -67,6 +69,10 @@ pub enum Command {
     /// Load generators that measure the lab's servers.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check scenario files: every error with file:line:col and a hint (exit 1 if any).
+    Validate(crate::validate::ValidateArgs),
+    /// Print the JSON Schema of scenario files, for editors.
+    Schema(crate::validate::SchemaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,11 +84,16 @@ pub enum BenchCommand {
     /// Xsi-Events: memory and CPU of many open event channels, and event latency.
     ///
     /// Starts its own XSP node (with an application server and one generated subscriber per
-    /// channel) in this process, opens --channels streaming channels kept alive by
-    /// heartbeats every eventTimeout/2, measures memory per channel and CPU over --window,
-    /// then publishes events at --rate for --duration and measures the time from publish to
-    /// the event parsed on the client's stream (every event is acknowledged).
+    /// channel) in this process and the clients in a child process, opens --channels
+    /// streaming channels kept alive by heartbeats every eventTimeout/2, measures the
+    /// server's and the clients' memory per channel and CPU over --window, then publishes
+    /// events at --rate for --duration and measures the time from publish to the event
+    /// parsed on the client's stream (every event is acknowledged).
     Events(BenchEventsArgs),
+    /// The client process of `bench events` (configuration and commands as JSON lines on
+    /// stdin, reports as JSON lines on stdout).
+    #[command(hide = true)]
+    EventsClients,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +120,10 @@ pub struct BenchEventsArgs {
     /// Release profile of the node.
     #[arg(long, default_value = "r24")]
     pub profile: String,
+    /// Run the clients in this process instead of a child process (two file descriptors
+    /// per channel; memory and CPU then include both ends).
+    #[arg(long)]
+    pub in_process: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

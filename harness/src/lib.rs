@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The crates behind it are re-exported: [`core`] (clock, journal, address plan), [`model`],
-//! [`profiles`], [`pki`], [`dns`], [`xsp`] (the XSP|ADP node, Xsi-Events settings and faults)
+//! [`profiles`], [`pki`], [`dns`], [`net`] (the transport fault layer), [`xsp`] (the XSP|ADP
+//! node, Xsi-Events settings and faults)
 //! and [`appserver`] (calls, subscriptions, channel sets, event faults).
 
 pub mod bench;
@@ -20,8 +21,10 @@ pub mod cli;
 mod error;
 pub mod events_client;
 mod lab;
+pub mod reference;
 pub mod summary;
 pub mod topology;
+pub mod validate;
 
 pub use error::LabError;
 pub use lab::{DEFAULT_DATA, Lab, LabBuilder, lab_pki};
@@ -31,6 +34,8 @@ pub use bwlab_appserver as appserver;
 pub use bwlab_core as core;
 pub use bwlab_dns as dns;
 pub use bwlab_model as model;
+pub use bwlab_net as net;
 pub use bwlab_pki as pki;
 pub use bwlab_profiles as profiles;
+pub use bwlab_scenario as scenario;
 pub use bwlab_xsp as xsp;

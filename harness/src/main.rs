@@ -41,6 +41,14 @@ async fn run(cli: Cli) -> i32 {
         Command::Profiles(args) => profiles(args),
         Command::Bench(cli::BenchCommand::Xsi(args)) => bench_xsi(args).await,
         Command::Bench(cli::BenchCommand::Events(args)) => bench_events(args).await,
+        Command::Validate(args) => bwlab::validate::validate(&args),
+        Command::Schema(args) => bwlab::validate::schema(&args),
+        Command::Bench(cli::BenchCommand::EventsClients) => {
+            match bwlab::bench::run_events_clients_stdio().await {
+                Ok(()) => exit::OK,
+                Err(e) => fail_code(exit::FAILED, &e),
+            }
+        }
     }
 }
 
@@ -117,6 +125,9 @@ async fn up(args: cli::UpArgs) -> i32 {
         Ok(lab) => lab,
         Err(e) => return report(&e),
     };
+    // Listen for Ctrl-C/SIGTERM before announcing the lab: a script that reads the summary
+    // and signals at once must not hit the default (killing) action.
+    let stop = StopSignals::install();
     let summary = lab.summary();
     let mut stdout = std::io::stdout().lock();
     let printed = if args.json {
@@ -130,7 +141,7 @@ async fn up(args: cli::UpArgs) -> i32 {
     let _ = stdout.flush();
     drop(stdout);
     if printed.is_ok() {
-        wait_for_stop().await;
+        stop.wait().await;
     }
     // Shutting down is bounded: a wedged server must not keep the terminal hostage.
     if tokio::time::timeout(Duration::from_millis(900), lab.shutdown())
@@ -145,26 +156,36 @@ async fn up(args: cli::UpArgs) -> i32 {
     exit::OK
 }
 
-/// Ctrl-C, SIGTERM, or stdin closing when stdin is not a terminal (a parent process that
-/// started `bwlab up` and went away).
-async fn wait_for_stop() {
+/// Ctrl-C or SIGTERM, with the handlers installed when this is created.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                signals: signal(SignalKind::interrupt())
+                    .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+                    .ok(),
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -478,10 +499,23 @@ async fn bench_xsi(args: cli::BenchXsiArgs) -> i32 {
 }
 
 async fn bench_events(args: cli::BenchEventsArgs) -> i32 {
-    use bwlab::bench::{EventsBenchConfig, run_events};
+    use bwlab::bench::{ClientSide, EventsBenchConfig, run_events};
     if args.channels == 0 || args.rate == 0 {
         return fail_code(exit::USAGE, "--channels and --rate must be positive");
     }
+    let clients = if args.in_process {
+        ClientSide::InProcess
+    } else {
+        match std::env::current_exe() {
+            Ok(exe) => ClientSide::ChildProcess(exe),
+            Err(e) => {
+                return fail_code(
+                    exit::ENVIRONMENT,
+                    &format!("cannot find this executable for the client process: {e}"),
+                );
+            }
+        }
+    };
     let config = EventsBenchConfig {
         channels: args.channels,
         rate: args.rate,
@@ -490,6 +524,7 @@ async fn bench_events(args: cli::BenchEventsArgs) -> i32 {
         event_timeout: args.event_timeout,
         workers: args.workers.max(1),
         profile: args.profile.clone(),
+        clients,
     };
     let quiet = args.json;
     if !quiet {

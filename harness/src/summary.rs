@@ -104,8 +104,10 @@ impl LabSummary {
                         Some(a) => ports.insert("https-mtls".into(), a.port()),
                         None => ports.remove("https-mtls"),
                     };
-                    // CTI arrives with the Xsi-Events issue.
-                    ports.remove("cti");
+                    match xsp.cti_addr() {
+                        Some(a) => ports.insert("cti".into(), a.port()),
+                        None => ports.remove("cti"),
+                    };
                 }
                 let fqdn = topo.fqdn(&n.name);
                 let mut urls = node_urls(n.role, &fqdn, &ports);

@@ -304,8 +304,9 @@ fn profiles_show_and_diff_speak_json() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("| r22"));
 }
 
-/// `bench events` with tiny numbers: the wiring works end to end and the JSON carries the
-/// documented keys (no timing asserted).
+/// `bench events` with tiny numbers: the wiring works end to end (the clients run in a child
+/// process, this same `bwlab` binary) and the JSON carries the documented keys (no timing
+/// asserted).
 #[test]
 fn bench_events_json_has_the_documented_keys() {
     let out = bwlab()
@@ -337,12 +338,21 @@ fn bench_events_json_has_the_documented_keys() {
         "memory_per_channel_kib",
         "includes_client_side",
         "cpu_percent",
+        "client_mode",
+        "client_fd_limit",
+        "client_rss_before_mib",
+        "client_rss_open_mib",
+        "client_memory_per_channel_kib",
+        "client_cpu_percent",
+        "client_cpu_user_percent",
+        "client_cpu_sys_percent",
         "heartbeats_per_s",
         "target_rate",
         "achieved_rate",
         "latency_p50_ms",
         "latency_p99_ms",
         "latency_max_ms",
+        "latency_clock",
         "events_published",
         "events_received",
         "acks",
@@ -350,8 +360,116 @@ fn bench_events_json_has_the_documented_keys() {
         assert!(v.get(key).is_some(), "{key} missing in {v}");
     }
     assert_eq!(v["channels_opened"], 20);
-    assert_eq!(v["includes_client_side"], true);
+    assert_eq!(v["includes_client_side"], false);
+    assert_eq!(v["client_mode"], "child-process");
+    // The child reported its own process figures.
+    assert!(v["client_rss_open_mib"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["client_fd_limit"].as_u64().unwrap() > 0, "{v}");
     assert!(v["events_received"].as_u64().unwrap() > 0, "{v}");
     // Every event is acknowledged: the bench events plus the initial subscription events.
     assert!(v["acks"].as_u64().unwrap() >= v["events_received"].as_u64().unwrap());
+}
+
+// ----- bwlab validate / bwlab schema -------------------------------------------------------
+
+fn run_out(args: &[&str], paths: &[&std::path::Path]) -> (i32, String, String) {
+    let out = bwlab()
+        .args(args)
+        .args(paths)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run bwlab");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_accepts_the_scenario_library() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let (code, stdout, stderr) = run_out(&["validate"], &[&dir]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("dual-site-failover-app.yaml: ok"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("examples/minimal.yaml: ok"), "{stdout}");
+    assert!(stderr.contains("scenario files valid"), "{stderr}");
+}
+
+#[test]
+fn validate_reports_every_error_with_position_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.yaml");
+    std::fs::write(
+        &bad,
+        "name: broken\ntopology: dual-sit\nsut: {reference: webex-app}\ntimeline:\n  - at: 5\n    fault: {on: xsp1, latency: {latency: 1s, jittr: 2ms}}\n",
+    )
+    .unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "name: good\nsut: {url: \"https://localhost:9443/\"}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_out(&["validate", "--color", "never"], &[&bad, &good]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let b = bad.display();
+    let expected = format!(
+        "{b}:2:11: error: topology: unknown built-in topology `dual-sit`\n  = hint: did you mean `dual-site`?\n\
+         {b}:5:9: error: timeline[0].at: \"5\" has no unit\n  = hint: write a number with a unit: 250ms, 5s, 2m, 1h, 11d (or a sum like 1m30s)\n\
+         {b}:6:46: error: timeline[0].fault.latency.jittr: unknown key `jittr`\n  = hint: did you mean `jitter`?\n"
+    );
+    assert!(stdout.starts_with(&expected), "{stdout}");
+    assert!(stdout.contains("good.yaml: ok"), "{stdout}");
+    assert!(
+        stderr.contains("2 scenario files checked, 1 invalid, 3 errors"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains('\x1b'), "no colour when asked for none");
+
+    let (code, stdout, _) = run_out(&["validate", "--color", "always", "-q"], &[&bad]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("\x1b[1;31merror:\x1b[0m"), "{stdout:?}");
+    assert!(
+        !stdout.contains(": ok"),
+        "--quiet prints only errors: {stdout}"
+    );
+}
+
+#[test]
+fn validate_usage_errors_exit_2() {
+    let (code, _, stderr) = run_out(&["validate", "/nonexistent/scenario.yaml"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run_out(&["validate"], &[empty.path()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no scenario files"), "{stderr}");
+    let (code, _, _) = run_out(&["validate"], &[]);
+    assert_eq!(code, 2, "a path is required");
+}
+
+#[test]
+fn schema_prints_a_draft_2020_12_json_schema() {
+    let (code, stdout, stderr) = run_out(&["schema"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    for key in [
+        "name",
+        "profiles",
+        "topology",
+        "subscribers",
+        "sut",
+        "timeline",
+        "expect",
+    ] {
+        assert!(v["properties"].get(key).is_some(), "{key} missing");
+    }
+    let (code, compact, _) = run_out(&["schema", "--compact"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(compact.lines().count(), 1);
 }

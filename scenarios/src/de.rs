@@ -28,6 +28,9 @@ use crate::tree::{Kind, Node};
 pub const STR_OR_STRUCT: &str = "$bwlab::StrOrStruct";
 /// Newtype name that lets a list also be written as its only item.
 pub const ONE_OR_MANY: &str = "$bwlab::OneOrMany";
+/// Newtype name of durations: a malformed one is reported and read as `0s`, so the rest of
+/// its step is still checked.
+pub const DURATION: &str = "$bwlab::Duration";
 
 /// Splits a message of the form `"text\nhint: help"`: how the `Deserialize` impls of this
 /// crate attach a hint to `de::Error::custom`.
@@ -244,7 +247,8 @@ impl<'a, 's> NodeDe<'a, 's> {
 
     /// Records a recoverable problem at this node; decoding continues.
     fn recover(&self, message: String, hint: Option<String>) {
-        self.ctx.report(self.node, self.path.render(), message, hint);
+        self.ctx
+            .report(self.node, self.path.render(), message, hint);
     }
 
     /// Records an unrecoverable problem at this node.
@@ -455,12 +459,31 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, DeError> {
+        if name == DURATION {
+            let text = match self.node.as_scalar() {
+                Some(sc) if !sc.is_null() => match crate::value::LabDuration::parse(&sc.text) {
+                    Ok(_) => &*sc.text,
+                    Err(m) => {
+                        self.recover(m, Some(crate::value::DURATION_HINT.into()));
+                        "0s"
+                    }
+                },
+                _ => {
+                    self.recover(
+                        format!("expected a duration, found {}", self.node.describe()),
+                        Some(crate::value::DURATION_HINT.into()),
+                    );
+                    "0s"
+                }
+            };
+            return self.finish(v.visit_str(text));
+        }
         if name == ONE_OR_MANY && matches!(self.node.kind, Kind::Map(_)) {
-            let r = v.visit_seq(SeqDe::new(
-                std::slice::from_ref(self.node),
-                self.path,
-                self.ctx,
-            ));
+            // The only item keeps the list's path (`fault.latency`, not `fault[0].latency`).
+            let r = v.visit_seq(SeqDe {
+                single: true,
+                ..SeqDe::new(std::slice::from_ref(self.node), self.path, self.ctx)
+            });
             return self.finish(r);
         }
         self.finish(v.visit_newtype_struct(self))
@@ -545,23 +568,25 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     ) -> Result<V::Value, DeError> {
         let r = match &self.node.kind {
             Kind::Scalar(s) if !s.is_null() && !variants.contains(&&*s.text) => {
-                return Err(DeError::unknown_variant(&s.text, variants)).map_err(|e| {
-                    let e: DeError = e;
-                    self.recover(e.message.clone(), e.hint.clone());
-                    DeError {
-                        recorded: true,
-                        ..e
-                    }
+                let e = <DeError as de::Error>::unknown_variant(&s.text, variants);
+                self.recover(e.message.clone(), e.hint.clone());
+                return Err(DeError {
+                    recorded: true,
+                    ..e
                 });
             }
             Kind::Scalar(s) if !s.is_null() => v.visit_enum(s.text.as_ref().into_deserializer()),
             Kind::Map(entries) if entries.len() == 1 => {
                 let name = entries[0].0.text().unwrap_or("");
                 if !variants.contains(&name) {
-                    let e = DeError::unknown_variant(name, variants);
+                    let e = <DeError as de::Error>::unknown_variant(name, variants);
                     let link = self.path.child(Step::Key(name));
-                    self.ctx
-                        .report(&entries[0].0, link.render(), e.message.clone(), e.hint.clone());
+                    self.ctx.report(
+                        &entries[0].0,
+                        link.render(),
+                        e.message.clone(),
+                        e.hint.clone(),
+                    );
                     return Err(DeError {
                         recorded: true,
                         ..e
@@ -589,7 +614,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
                 });
             }
             _ => {
-                let message = format!("expected one of {}, found {}", one_of(variants), self.node.describe());
+                let message = format!(
+                    "expected one of {}, found {}",
+                    one_of(variants),
+                    self.node.describe()
+                );
                 return Err(self.fail(message));
             }
         };
@@ -607,6 +636,8 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
 
 struct SeqDe<'a, 's> {
     items: &'a [Node<'s>],
+    /// One item standing for the list: it takes the list's own path.
+    single: bool,
     i: usize,
     path: &'a PathLink<'a>,
     ctx: &'a Ctx,
@@ -616,6 +647,7 @@ impl<'a, 's> SeqDe<'a, 's> {
     fn new(items: &'a [Node<'s>], path: &'a PathLink<'a>, ctx: &'a Ctx) -> Self {
         Self {
             items,
+            single: false,
             i: 0,
             path,
             ctx,
@@ -635,7 +667,10 @@ impl<'de> de::SeqAccess<'de> for SeqDe<'_, '_> {
         let Some(node) = self.items.get(self.i) else {
             return Ok(None);
         };
-        let link = self.path.child(Step::Index(self.i));
+        let link = match self.single {
+            true => *self.path,
+            false => self.path.child(Step::Index(self.i)),
+        };
         self.i += 1;
         match seed.deserialize(NodeDe::new(node, &link, self.ctx)) {
             Ok(v) => Ok(Some(v)),
@@ -765,20 +800,43 @@ impl<'de> de::VariantAccess<'de> for VariantDe<'_, '_> {
         if self.entry.1.is_null() {
             Ok(())
         } else {
-            let link = self.path.child(Step::Key(self.entry.0.text().unwrap_or("")));
-            let message = format!("expected nothing after `{}:`, found {}", self.entry.0.text().unwrap_or(""), self.entry.1.describe());
-            self.ctx.report(&self.entry.1, link.render(), message.clone(), Some(format!("write just `{}`", self.entry.0.text().unwrap_or(""))));
-            Err(DeError { message, hint: None, field: None, recorded: true })
+            let link = self
+                .path
+                .child(Step::Key(self.entry.0.text().unwrap_or("")));
+            let message = format!(
+                "expected nothing after `{}:`, found {}",
+                self.entry.0.text().unwrap_or(""),
+                self.entry.1.describe()
+            );
+            self.ctx.report(
+                &self.entry.1,
+                link.render(),
+                message.clone(),
+                Some(format!(
+                    "write just `{}`",
+                    self.entry.0.text().unwrap_or("")
+                )),
+            );
+            Err(DeError {
+                message,
+                hint: None,
+                field: None,
+                recorded: true,
+            })
         }
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        let link = self.path.child(Step::Key(self.entry.0.text().unwrap_or("")));
+        let link = self
+            .path
+            .child(Step::Key(self.entry.0.text().unwrap_or("")));
         seed.deserialize(NodeDe::new(&self.entry.1, &link, self.ctx))
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, DeError> {
-        let link = self.path.child(Step::Key(self.entry.0.text().unwrap_or("")));
+        let link = self
+            .path
+            .child(Step::Key(self.entry.0.text().unwrap_or("")));
         de::Deserializer::deserialize_seq(NodeDe::new(&self.entry.1, &link, self.ctx), v)
     }
 
@@ -787,7 +845,14 @@ impl<'de> de::VariantAccess<'de> for VariantDe<'_, '_> {
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, DeError> {
-        let link = self.path.child(Step::Key(self.entry.0.text().unwrap_or("")));
-        de::Deserializer::deserialize_struct(NodeDe::new(&self.entry.1, &link, self.ctx), "", fields, v)
+        let link = self
+            .path
+            .child(Step::Key(self.entry.0.text().unwrap_or("")));
+        de::Deserializer::deserialize_struct(
+            NodeDe::new(&self.entry.1, &link, self.ctx),
+            "",
+            fields,
+            v,
+        )
     }
 }

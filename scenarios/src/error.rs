@@ -100,7 +100,10 @@ impl std::error::Error for Diagnostics {}
 /// The candidate closest to `word`, if it is close enough to be a likely typo: at most a
 /// third of the word's length in edits (at least one), where a transposition counts as one
 /// edit and case and `-`/`_` differences are free.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
     let word_n = norm(word);
     let limit = (word.chars().count() / 3).max(1);
@@ -125,7 +128,10 @@ mod tests {
         assert_eq!(did_you_mean("Topology", keys), Some("topology"));
         assert_eq!(did_you_mean("profile", keys), Some("profiles"));
         assert_eq!(did_you_mean("zzz", keys), None);
-        assert_eq!(did_you_mean("reset-peer", ["reset_peer"]), Some("reset_peer"));
+        assert_eq!(
+            did_you_mean("reset-peer", ["reset_peer"]),
+            Some("reset_peer")
+        );
     }
 
     #[test]
@@ -138,7 +144,10 @@ mod tests {
             message: "bad".into(),
             hint: Some("fix it".into()),
         };
-        assert_eq!(d.to_string(), "s.yaml:3:5: error: timeline[0].at: bad\n  = hint: fix it");
+        assert_eq!(
+            d.to_string(),
+            "s.yaml:3:5: error: timeline[0].at: bad\n  = hint: fix it"
+        );
         assert!(d.render(true).contains("\x1b[1;31merror:"));
     }
 }

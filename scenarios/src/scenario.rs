@@ -84,8 +84,8 @@ pub enum BuiltinTopology {
     /// One farm (`xsp1`, `xsp2`); each node has a TLS interface and an mTLS interface for
     /// CTI.
     Option1,
-    /// Two farms: `xsp1`, `xsp2` for TLS (Xsi, AuthService, DMS); `xsp3`, `xsp4` for CTI
-    /// over mTLS.
+    /// Two farms: `xsp1`, `xsp2` serve TLS only (Xsi, AuthService, DMS); `xsp-mtls1`,
+    /// `xsp-mtls2` serve only mTLS (CTI and the mTLS AuthService).
     Option2,
     /// Site A: `lb-site-a` in front of `xsp1`, `xsp2`; site B: `lb-site-b` in front of
     /// `xsp3`, `xsp4`; the cloud's A record lists both LBs, the App's SRV records point at
@@ -147,19 +147,19 @@ impl BuiltinTopology {
                 t.farms.push(farm("webex", None, &["xsp1", "xsp2"]));
                 t.farms.push(Farm {
                     mtls: true,
-                    ..farm("cti", None, &["xsp3", "xsp4"])
+                    ..farm("xsp-mtls", None, &["xsp-mtls1", "xsp-mtls2"])
                 });
             }
             BuiltinTopology::DualSite => {
                 t.sites = vec!["site-a".into(), "site-b".into()];
-                t.farms.push(farm("farm-a", Some("site-a"), &["xsp1", "xsp2"]));
-                t.farms.push(farm("farm-b", Some("site-b"), &["xsp3", "xsp4"]));
+                t.farms
+                    .push(farm("farm-a", Some("site-a"), &["xsp1", "xsp2"]));
+                t.farms
+                    .push(farm("farm-b", Some("site-b"), &["xsp3", "xsp4"]));
                 t.load_balancers.push(lb("lb-site-a", "site-a", "farm-a"));
                 t.load_balancers.push(lb("lb-site-b", "site-b", "farm-b"));
             }
-            BuiltinTopology::InternetFacing => {
-                t.farms.push(farm("webex", None, &["xsp1", "xsp2"]))
-            }
+            BuiltinTopology::InternetFacing => t.farms.push(farm("webex", None, &["xsp1", "xsp2"])),
         }
         t
     }
@@ -549,4 +549,3 @@ pub struct SutCommand {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
 }
-

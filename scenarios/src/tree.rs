@@ -56,18 +56,6 @@ impl Scalar<'_> {
 }
 
 impl<'s> Node<'s> {
-    pub fn scalar(line: u32, col: u32, text: Cow<'s, str>, style: ScalarStyle) -> Self {
-        Node {
-            line,
-            col,
-            kind: Kind::Scalar(Scalar {
-                text,
-                style,
-                str_tag: false,
-            }),
-        }
-    }
-
     pub fn as_scalar(&self) -> Option<&Scalar<'s>> {
         match &self.kind {
             Kind::Scalar(s) => Some(s),
@@ -84,6 +72,7 @@ impl<'s> Node<'s> {
     }
 
     /// The value under `key` of a mapping.
+    #[cfg(test)]
     pub fn get(&self, key: &str) -> Option<&Node<'s>> {
         match &self.kind {
             Kind::Map(entries) => entries
@@ -104,16 +93,29 @@ impl<'s> Node<'s> {
         }
     }
 
+    fn get_entry(&self, key: &str) -> Option<&Node<'s>> {
+        match &self.kind {
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.text() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     /// The deepest node along a field path such as `timeline[2].fault.latency`; stops at
     /// the last step that exists (so an error about a missing field points at its parent).
     pub fn locate(&self, path: &str) -> &Node<'s> {
         let mut cur = self;
         for step in split_path(path) {
             let next = match (step, &cur.kind) {
-                (PathStep::Key(k), Kind::Map(entries)) => {
-                    entries.iter().find(|(key, _)| key.text() == Some(k)).map(|(_, v)| v)
-                }
+                (PathStep::Key(k), Kind::Map(entries)) => entries
+                    .iter()
+                    .find(|(key, _)| key.text() == Some(k))
+                    .map(|(_, v)| v),
                 (PathStep::Index(i), Kind::Seq(items)) => items.get(i),
+                // A one-item list standing for its item (`fault: [{...}]`).
+                (PathStep::Key(k), Kind::Seq(items)) if items.len() == 1 => items[0].get_entry(k),
                 // A single mapping given where a list is accepted is item 0.
                 (PathStep::Index(0), Kind::Map(_)) => Some(cur),
                 _ => None,
@@ -137,7 +139,10 @@ impl<'s> Node<'s> {
             return None;
         }
         match &self.locate(parent).kind {
-            Kind::Map(entries) => entries.iter().find(|(k, _)| k.text() == Some(last)).map(|(k, _)| k),
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.text() == Some(last))
+                .map(|(k, _)| k),
             _ => None,
         }
     }
@@ -243,7 +248,11 @@ pub(crate) fn parse(src: &str) -> Result<Node<'_>, SyntaxError> {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(b.error(line, col, "a scenario file holds one YAML document".into()));
+                    return Err(b.error(
+                        line,
+                        col,
+                        "a scenario file holds one YAML document".into(),
+                    ));
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -365,6 +374,17 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// A repeated key, with the key itself in the path.
+    fn duplicate(&self, k: &Node<'s>) -> SyntaxError {
+        let key = k.text().unwrap_or("");
+        let mut e = self.error(k.line, k.col, format!("duplicate key {key:?}"));
+        e.path = match e.path.as_str() {
+            "<root>" => key.to_string(),
+            parent => format!("{parent}.{key}"),
+        };
+        e
+    }
+
     fn open(&mut self, frame: Frame<'s>, line: u32, col: u32) -> Result<(), SyntaxError> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.error(line, col, format!("nesting deeper than {MAX_DEPTH} levels")));
@@ -447,23 +467,14 @@ impl<'s> Builder<'s> {
         if out.len() <= 32 {
             for i in 1..out.len() {
                 if out[..i].iter().any(|(k, _)| k.text() == out[i].0.text()) {
-                    let k = &out[i].0;
-                    return Err(self.error(
-                        k.line,
-                        k.col,
-                        format!("duplicate key {:?}", k.text().unwrap_or("")),
-                    ));
+                    return Err(self.duplicate(&out[i].0));
                 }
             }
         } else {
             let mut seen = std::collections::HashSet::with_capacity(out.len());
             for (k, _) in &out {
                 if !seen.insert(k.text().unwrap_or("")) {
-                    return Err(self.error(
-                        k.line,
-                        k.col,
-                        format!("duplicate key {:?}", k.text().unwrap_or("")),
-                    ));
+                    return Err(self.duplicate(k));
                 }
             }
         }
@@ -527,7 +538,7 @@ mod tests {
     fn locate_follows_paths() {
         let t = parse("a:\n  - x: 1\n  - y: [p, q]\n").unwrap();
         let n = t.locate("a[1].y[1]");
-        assert_eq!((n.line, n.col, n.text()), (3, 13, Some("q")));
+        assert_eq!((n.line, n.col, n.text()), (3, 12, Some("q")));
         // Missing steps stop at the deepest existing node.
         let n = t.locate("a[1].z");
         assert_eq!((n.line, n.col), (3, 5));

@@ -9,7 +9,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::de::ONE_OR_MANY;
+use crate::de::{DURATION, ONE_OR_MANY};
 
 /// A duration written with units: `250ms`, `5s`, `2m`, `1h`, `11d`, or a sum such as `1m30s`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,7 +23,8 @@ const UNITS: &[(&str, u64)] = &[
     ("d", 86_400_000),
 ];
 
-const DURATION_HINT: &str = "write a number with a unit: 250ms, 5s, 2m, 1h, 11d (or a sum like 1m30s)";
+pub(crate) const DURATION_HINT: &str =
+    "write a number with a unit: 250ms, 5s, 2m, 1h, 11d (or a sum like 1m30s)";
 
 impl LabDuration {
     /// The duration.
@@ -91,7 +92,7 @@ impl Serialize for LabDuration {
 impl<'de> Deserialize<'de> for LabDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
+        impl<'de> Visitor<'de> for V {
             type Value = LabDuration;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a duration such as 250ms, 5s, 2m or 11d")
@@ -99,8 +100,15 @@ impl<'de> Deserialize<'de> for LabDuration {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<LabDuration, E> {
                 LabDuration::parse(v).map_err(|m| E::custom(format!("{m}\nhint: {DURATION_HINT}")))
             }
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<LabDuration, D::Error> {
+                d.deserialize_str(self)
+            }
         }
-        d.deserialize_str(V)
+        // The marker lets the tree deserializer report a bad duration and carry on.
+        d.deserialize_newtype_struct(DURATION, V)
     }
 }
 
@@ -153,7 +161,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("one item or a list of items")
             }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
                 Vec::<T>::deserialize(d).map(OneOrMany)
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {

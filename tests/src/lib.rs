@@ -14,3 +14,7 @@ struct Readme;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/events.md")]
 struct EventsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/faults.md")]
+struct FaultsGuide;

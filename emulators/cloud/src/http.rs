@@ -49,6 +49,8 @@ impl Role {
 pub(crate) struct HostCtx {
     pub host: String,
     pub role: Role,
+    /// Transport faults under this host's listener.
+    pub net_faults: bwlab_net::faults::NetFaults,
 }
 
 /// A request read in full.
@@ -171,6 +173,7 @@ async fn serve_connection(
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
 ) {
+    let tcp = host.net_faults.wrap(tcp, peer);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return journal_tls_failure(&shared, &host, peer, &e.to_string()),

@@ -367,9 +367,12 @@ impl<'a> CloudBuilder<'a> {
                     source,
                 })?;
             let addr = self.host_binds.get(&host).copied().unwrap_or(self.bind);
+            let net_faults =
+                bwlab_net::faults::NetFaults::with_journal(0x5eed, journal.clone(), role.node());
             let ctx = http::HostCtx {
                 host: host.clone(),
                 role: role.clone(),
+                net_faults: net_faults.clone(),
             };
             let l = http::Listener::bind(addr, tls, ctx, Arc::clone(&shared))
                 .await
@@ -390,6 +393,7 @@ impl<'a> CloudBuilder<'a> {
                 host,
                 addr: l.local_addr,
                 idp: matches!(role, http::Role::Idp),
+                net_faults,
             });
             tasks.push(l.spawn(stop_rx.clone()));
         }
@@ -406,6 +410,7 @@ struct HostEntry {
     host: String,
     addr: SocketAddr,
     idp: bool,
+    net_faults: bwlab_net::faults::NetFaults,
 }
 
 /// The running cloud fakes. Dropping it stops accepting; [`shutdown`](Self::shutdown)
@@ -418,6 +423,14 @@ pub struct CloudHandle {
 }
 
 impl CloudHandle {
+    /// Transport faults under the listener of `host` (e.g. `idbroker-eu.webex.com`).
+    pub fn net_faults(&self, host: &str) -> Option<&bwlab_net::faults::NetFaults> {
+        self.hosts
+            .iter()
+            .find(|h| h.host.eq_ignore_ascii_case(host))
+            .map(|h| &h.net_faults)
+    }
+
     /// Admin/test API of the CI fake.
     pub fn ci(&self) -> CiHandle {
         CiHandle(Arc::clone(&self.shared.ci))
