@@ -684,7 +684,7 @@ pub enum ChunkError {
     /// Chunk data not followed by CRLF.
     #[error("chunk data not followed by CRLF")]
     MissingCrlf,
-    /// A size or trailer line without CRLF within [`MAX_LINE`] bytes.
+    /// A size or trailer line without CRLF within 1,024 bytes.
     #[error("line longer than {MAX_LINE} bytes")]
     LineTooLong,
     /// The connection closed inside a chunk (or its size line, or the trailers).

@@ -1,24 +1,4 @@
 //! The reference Webex App: the Xsi-Events side of a signed-in Webex App.
-//!
-//! Behaviour, as documented for the App:
-//!
-//! 1. **Discovery once, at sign-in:** SRV `_xsi-client._tcp.<xsi host>`; every target is
-//!    resolved and the list kept for the session, ordered by priority, then weighted random
-//!    among equal priorities (seeded). No SRV → the A/AAAA record of the Xsi host, first
-//!    address only.
-//! 2. **Host selection:** the first host that accepts the event channel is the selected host
-//!    for everything; every request after the channel add carries the cookie it returned.
-//! 3. **Failures while connecting:** a TCP/TLS error, a 5xx or no answer within
-//!    `request_timeout` → the next host at once, wrapping after the last; when every host
-//!    failed, again after an increasing delay.
-//! 4. **Heartbeats** every `heartbeat_interval` on the channel's host; **two consecutive
-//!    failures** re-initialise the channel (same channel set). When the failures were the
-//!    host's fault (transport, 5xx, timeout) the new channel goes to the next host, else to
-//!    the same one. Subscriptions are made again only if they are gone.
-//! 5. **No fail-back:** a preferred host that recovers is not used again until a new sign-in.
-//!
-//! A stream that ends silently is not by itself a reason to reconnect: the heartbeats find
-//! out (a `ChannelTerminatedEvent` is, and re-initialises on the same host at once).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -114,7 +94,27 @@ pub enum WebexAppError {
     Tls(String),
 }
 
-/// The reference Webex App. See the [module docs](self) for its behaviour.
+/// The reference Webex App: the Xsi-Events side of a signed-in Webex App.
+///
+/// Behaviour, as documented for the App:
+///
+/// 1. **Discovery once, at sign-in:** SRV `_xsi-client._tcp.<xsi host>`; every target is
+///    resolved and the list kept for the session, ordered by priority, then weighted random
+///    among equal priorities (seeded). No SRV → the A/AAAA record of the Xsi host, first
+///    address only.
+/// 2. **Host selection:** the first host that accepts the event channel is the selected host
+///    for everything; every request after the channel add carries the cookie it returned.
+/// 3. **Failures while connecting:** a TCP/TLS error, a 5xx or no answer within
+///    `request_timeout` → the next host at once, wrapping after the last; when every host
+///    failed, again after an increasing delay.
+/// 4. **Heartbeats** every `heartbeat_interval` on the channel's host; **two consecutive
+///    failures** re-initialise the channel (same channel set). When the failures were the
+///    host's fault (transport, 5xx, timeout) the new channel goes to the next host, else to
+///    the same one. Subscriptions are made again only if they are gone.
+/// 5. **No fail-back:** a preferred host that recovers is not used again until a new sign-in.
+///
+/// A stream that ends silently is not by itself a reason to reconnect: the heartbeats find
+/// out (a `ChannelTerminatedEvent` is, and re-initialises on the same host at once).
 pub struct WebexApp;
 
 impl WebexApp {
@@ -770,7 +770,7 @@ impl App {
                                 .attr("xsp", host.label())
                                 .attr("channel", live.channel_id.as_str())
                                 .attr("consecutive", failures.to_string())
-                                .attr("failure", f.kind())
+                                .attr("failure", if f.host_failure { "host" } else { "channel" })
                                 .attr("error", f.error.as_str())
                                 .commit();
                             if failures >= 2 {

@@ -1,15 +1,4 @@
-//! The reference Webex cloud microservice: Xsi-Actions requests to the XSP farm's cloud
-//! name, with the documented address handling.
-//!
-//! 1. The A/AAAA records of the configured host (`xsp.<domain>`), in answer order; no SRV.
-//! 2. Each try goes to the **first** address that is not blocked, and gets `try_timeout`
-//!    (2 s) for the whole exchange.
-//! 3. A TCP/TLS error, a 5xx or no answer in time **blocks** that address for `block_for`
-//!    and the next try starts at once on the next address. A 4xx is an answer: it reaches
-//!    the caller without another try. Redirects are never followed.
-//! 4. When every address is blocked, a blocked one is picked at random (seeded); an answer
-//!    from it unblocks it.
-//! 5. After `tries` (3) failed tries the error reaches the caller.
+//! The reference Webex cloud microservice.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -129,7 +118,20 @@ pub enum CloudError {
     Failed { tries: u32, last: String },
 }
 
-/// The reference Webex cloud microservice. Cheap to clone; clones share the blocked list.
+/// The reference Webex cloud microservice: Xsi-Actions requests to the XSP farm's cloud
+/// name, with the documented address handling.
+///
+/// 1. The A/AAAA records of the configured host (`xsp.<domain>`), in answer order; no SRV.
+/// 2. Each try goes to the **first** address that is not blocked, and gets `try_timeout`
+///    (2 s) for the whole exchange.
+/// 3. A TCP/TLS error, a 5xx or no answer in time **blocks** that address for `block_for`
+///    and the next try starts at once on the next address. A 4xx is an answer: it reaches
+///    the caller without another try. Redirects are never followed.
+/// 4. When every address is blocked, a blocked one is picked at random (seeded); an answer
+///    from it unblocks it.
+/// 5. After `tries` (3) failed tries the error reaches the caller.
+///
+/// Cheap to clone; clones share the blocked list.
 #[derive(Clone)]
 pub struct CloudClient {
     inner: Arc<Inner>,

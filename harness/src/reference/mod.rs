@@ -18,6 +18,11 @@
 mod app;
 mod cloud;
 
+/// The guide's examples run as doc tests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/reference-clients.md")]
+struct ReferenceClientsGuide;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -32,7 +37,9 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use rustls::pki_types::CertificateDer;
 
 pub use app::{DiscoveredHost, WebexApp, WebexAppError, WebexAppHandle, WebexAppOptions};
-pub use cloud::{Auth, CloudClient, CloudClientOptions, CloudError, CloudResponse};
+pub use cloud::{
+    Auth, CloudClient, CloudClientOptions, CloudError, CloudResponse, XSI_ACTIONS_ROOT,
+};
 
 /// Journal node of the reference Webex App.
 pub const APP_NODE: &str = "webex-app";
