@@ -33,6 +33,8 @@ Examples:
   bwlab bench events                10,000 event channels: memory, CPU, event latency
   bwlab validate scenarios/         check scenario files (file:line:col: error + hint)
   bwlab schema > scenario.json      JSON Schema of scenario files, for editors
+  bwlab run scenarios/ --profile r22,r23,r24 --junit junit.xml
+                                    run scenarios: matrix of pass/FAIL/skip
 
 Exit codes:
   0  success
@@ -73,6 +75,10 @@ pub enum Command {
     Validate(crate::validate::ValidateArgs),
     /// Print the JSON Schema of scenario files, for editors.
     Schema(crate::validate::SchemaArgs),
+    /// Run scenario files against fresh labs, once per profile: progress on stderr, a
+    /// scenario × profile matrix (pass/FAIL/skip) on stdout; exit 1 if any failed, 2 on
+    /// invalid files.
+    Run(crate::run::cli::RunArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@ mod error;
 pub mod events_client;
 mod lab;
 pub mod reference;
+pub mod run;
 pub mod summary;
 pub mod topology;
 pub mod validate;

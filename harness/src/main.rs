@@ -43,6 +43,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Bench(cli::BenchCommand::Events(args)) => bench_events(args).await,
         Command::Validate(args) => bwlab::validate::validate(&args),
         Command::Schema(args) => bwlab::validate::schema(&args),
+        Command::Run(args) => bwlab::run::cli::run(&args).await,
         Command::Bench(cli::BenchCommand::EventsClients) => {
             match bwlab::bench::run_events_clients_stdio().await {
                 Ok(()) => exit::OK,

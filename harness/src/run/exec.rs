@@ -1,0 +1,916 @@
+//! Executing one scenario on one profile.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bwlab_appserver::{EventFault, EventPackage, FaultScope};
+use bwlab_core::{Entry, Filter, Kind};
+use bwlab_dns::{DnsFault, RecordData, RecordType};
+use bwlab_net::faults::{NetFaultId, ToxicRule};
+use bwlab_scenario::fault::{DnsReply, FaultRule};
+use bwlab_scenario::scenario::ReferenceClient;
+use bwlab_scenario::timeline::{ClockAction, DataAction, NodeAction, SutAction};
+use bwlab_scenario::{Expectation, Scenario, Step};
+use bwlab_xsp::{XspEventFault, XspFaultId};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::Instant;
+
+use super::matcher::{self, UserId};
+use super::support::{self, Layout};
+use super::{CaseResult, Outcome, RunOptions};
+use crate::Lab;
+use crate::reference::{
+    Auth, CloudClient, CloudClientOptions, WebexApp, WebexAppHandle, WebexAppOptions,
+};
+
+/// Journal node of a `command:` SUT's output.
+const SUT_NODE: &str = "sut";
+/// Near-misses printed per failed expectation.
+const NEAR_MISSES: usize = 3;
+/// Journal entries kept per case for the HTML report.
+const TRACE_LIMIT: usize = 2000;
+
+/// Runs `scenario` (loaded from a file in `base_dir`, if any) on `profile`.
+pub async fn run_case(
+    scenario: &Scenario,
+    file: Option<&Path>,
+    profile: &str,
+    opts: &RunOptions,
+) -> CaseResult {
+    let started = std::time::Instant::now();
+    let mut log = Vec::new();
+    let mut trace = Vec::new();
+    let outcome = match support::unsupported(scenario) {
+        Some(reason) => Outcome::Skip(reason),
+        None => {
+            let base = file.and_then(Path::parent).map(Path::to_path_buf);
+            match run(scenario, base, profile, opts, &mut log, &mut trace).await {
+                Ok(()) => Outcome::Pass,
+                Err(Stop::Fail(m)) => Outcome::Fail(m),
+                Err(Stop::Skip(m)) => Outcome::Skip(format!("unsupported: {m}")),
+            }
+        }
+    };
+    CaseResult {
+        scenario: super::label(file, scenario),
+        name: scenario.name.clone(),
+        file: file.map(Path::to_path_buf),
+        profile: profile.to_owned(),
+        outcome,
+        seconds: started.elapsed().as_secs_f64(),
+        log,
+        trace,
+    }
+}
+
+enum Stop {
+    Fail(String),
+    /// Found unsupported while running (checked up front where possible).
+    Skip(String),
+}
+
+fn fail(m: impl Into<String>) -> Stop {
+    Stop::Fail(m.into())
+}
+
+/// A fault as the lab knows it, for `revert`.
+enum Handle {
+    Net(String, NetFaultId),
+    Xsp(String, XspFaultId),
+    As(bwlab_appserver::FaultId),
+    Dns(bwlab_dns::FaultId),
+}
+
+enum SutState {
+    None,
+    App(WebexAppHandle),
+    Cloud(CloudClient),
+    Process(tokio::process::Child),
+}
+
+struct Runner<'a> {
+    scenario: &'a Scenario,
+    profile: &'a str,
+    opts: &'a RunOptions,
+    lab: Lab,
+    t0: Instant,
+    faults: Vec<(String, Handle)>,
+    /// Nodes taken down with `node: {down}`, and the toxic that does it.
+    down: HashMap<String, NetFaultId>,
+    sut: SutState,
+    seed: u64,
+    state_dir: Option<PathBuf>,
+    log: &'a mut Vec<String>,
+}
+
+async fn run(
+    scenario: &Scenario,
+    base: Option<PathBuf>,
+    profile: &str,
+    opts: &RunOptions,
+    log: &mut Vec<String>,
+    trace: &mut Vec<super::TraceEntry>,
+) -> Result<(), Stop> {
+    let layout = support::layout(scenario).map_err(Stop::Skip)?;
+    let mut b = Lab::builder().profile(profile).xsp_layout(match layout {
+        Layout::Option2 => crate::XspLayout::Option2,
+        _ => crate::XspLayout::Option1,
+    });
+    if let Some(file) = scenario.data.as_ref().and_then(|d| d.file.as_ref()) {
+        let p = PathBuf::from(file);
+        let p = match (&base, p.is_relative()) {
+            (Some(dir), true) => dir.join(p),
+            _ => p,
+        };
+        b = b.data_file(p);
+    }
+    let state_dir = if scenario.sut.command.is_some() {
+        let dir = std::env::temp_dir().join(format!(
+            "bwlab-run-{}-{}",
+            std::process::id(),
+            STATE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        b = b.state_dir(dir.clone());
+        Some(dir)
+    } else {
+        None
+    };
+    let lab = b
+        .start()
+        .await
+        .map_err(|e| fail(format!("the lab did not start: {e}")))?;
+    if layout == Layout::SingleXsp {
+        unpublish(&lab, "xsp2");
+    }
+    if let Some(sys) = scenario.data.as_ref().and_then(|d| d.system.as_ref())
+        && let Some(on) = sys.enforce_password_change_on_expiry
+    {
+        lab.data().set_enforce_password_change_on_expiry(on);
+    }
+    let mut r = Runner {
+        scenario,
+        profile,
+        opts,
+        lab,
+        t0: Instant::now(),
+        faults: Vec::new(),
+        down: HashMap::new(),
+        sut: SutState::None,
+        seed: opts.seed.or(scenario.seed).unwrap_or(0x5eed),
+        state_dir,
+        log,
+    };
+    let result = r.drive(base).await;
+    *trace = r.trace();
+    r.finish().await;
+    result
+}
+
+static STATE_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Takes `node` out of the farm's DNS names (single-xsp on the two-node lab): it keeps
+/// running, unpublished.
+fn unpublish(lab: &Lab, node: &str) {
+    let Some(ip) = lab.plan().node(node).map(|n| n.ip) else {
+        return;
+    };
+    let fqdn = lab.topology().fqdn(node);
+    for (name, data) in lab.topology().dns_records(lab.plan()) {
+        let drop = match &data {
+            RecordData::A(a) => name != fqdn && std::net::IpAddr::V4(*a) == ip,
+            RecordData::Srv(s) => s.target.trim_end_matches('.') == fqdn,
+            _ => false,
+        };
+        if drop {
+            let _ = lab.dns().records().remove_value(&name, &data);
+        }
+    }
+}
+
+impl Runner<'_> {
+    fn note(&mut self, text: String) {
+        let at = self.t0.elapsed();
+        self.log.push(format!("{:>8.3}s {text}", at.as_secs_f64()));
+    }
+
+    fn user_id_fn(&self) -> impl Fn(&str) -> String + '_ {
+        |n: &str| self.lab.user_id(n)
+    }
+
+    async fn drive(&mut self, base: Option<PathBuf>) -> Result<(), Stop> {
+        let scenario = self.scenario;
+        for f in &scenario.faults {
+            self.inject(f)?;
+        }
+        let explicit_sign_in = scenario
+            .timeline
+            .iter()
+            .any(|s| s.sut == Some(SutAction::SignIn));
+        if scenario.sut.command.is_some() {
+            self.start_command(base.as_deref())?;
+        } else if scenario.sut.reference.is_some() && !explicit_sign_in {
+            self.sign_in().await;
+        }
+        let mut prev_time = Instant::now();
+        let mut prev_seq = 0u64;
+        for (i, step) in scenario.timeline.iter().enumerate() {
+            let label = step
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("timeline[{i}]"));
+            // A step's window starts where the previous step began; the first step begins
+            // with the run (the SUT may have logged before the first step's time).
+            let step_seq = if i == 0 {
+                0
+            } else {
+                self.lab.journal().next_seq()
+            };
+            if let Some(at) = &step.at {
+                tokio::time::sleep_until(self.t0 + at.0).await;
+            } else if let Some(after) = &step.after {
+                tokio::time::sleep_until(prev_time + after.0).await;
+            } else if let Some(cond) = &step.when {
+                let limit = self.opts.when_limit.unwrap_or(Duration::from_secs(600));
+                let exp = cond.expect.for_profile(self.profile);
+                if let Err(m) = self
+                    .await_expectation(&exp, 0, Instant::now() + limit)
+                    .await
+                {
+                    return Err(fail(format!(
+                        "{label}: the condition `{}` never held within {limit:?}\n{m}",
+                        cond.text.clone().unwrap_or_else(|| matcher::describe(&exp))
+                    )));
+                }
+            }
+            if let Some(within) = &step.within {
+                let deadline = prev_time + within.0;
+                let exps: Vec<Expectation> = step
+                    .expect
+                    .iter()
+                    .flat_map(|e| e.iter())
+                    .map(|e| e.for_profile(self.profile))
+                    .collect();
+                for e in &exps {
+                    self.await_expectation(e, prev_seq, deadline)
+                        .await
+                        .map_err(|m| fail(format!("{label} (within {within}): {m}")))?;
+                }
+                self.note(format!("{label}: expectations held"));
+            } else {
+                self.act(step, &label, prev_seq).await?;
+            }
+            prev_time = Instant::now();
+            prev_seq = step_seq;
+        }
+        for (i, e) in scenario.expect.iter().enumerate() {
+            let e = e.for_profile(self.profile);
+            self.check_now(&e, 0)
+                .map_err(|m| fail(format!("expect[{i}]: {m}")))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the action of a step that has no `within`.
+    async fn act(&mut self, step: &Step, label: &str, prev_seq: u64) -> Result<(), Stop> {
+        if let Some(faults) = &step.fault {
+            for f in faults.iter() {
+                self.inject(f)?;
+            }
+        }
+        if let Some(id) = &step.revert {
+            self.revert(id);
+        }
+        if let Some(n) = &step.node {
+            self.node(n);
+        }
+        if let Some(ClockAction::Advance(d)) = &step.clock {
+            self.lab.clock().advance(d.0);
+            self.note(format!("{label}: lab clock advanced by {d}"));
+        }
+        if let Some(d) = &step.data {
+            self.data(d)?;
+        }
+        if let Some(c) = &step.call {
+            let mut call = self.lab.call(&c.from, &c.to);
+            if let Some(a) = &c.answer_after {
+                call = call.answer_after(a.0);
+            }
+            if let Some(r) = &c.release_after {
+                call = call.release_after(r.0);
+            }
+            match call.start() {
+                Ok(_) => self.note(format!("{label}: call {} → {}", c.from, c.to)),
+                Err(e) => return Err(fail(format!("{label}: the call did not start: {e}"))),
+            }
+        }
+        if let Some(a) = step.sut {
+            match a {
+                SutAction::SignIn => self.sign_in().await,
+                SutAction::SignOut => self.sign_out().await,
+                SutAction::Restart => {
+                    self.sign_out().await;
+                    self.sign_in().await;
+                }
+            }
+        }
+        if let Some(exps) = &step.expect {
+            for e in exps.iter() {
+                let e = e.for_profile(self.profile);
+                self.check_now(&e, prev_seq)
+                    .map_err(|m| fail(format!("{label}: {m}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn entries(&self, since: u64) -> (Vec<Arc<Entry>>, Vec<Arc<Entry>>) {
+        let all = self.lab.journal().entries();
+        let window = all.iter().filter(|e| e.seq >= since).cloned().collect();
+        (window, all)
+    }
+
+    /// Checks `exp` over the entries since `since`, now.
+    fn check_now(&self, exp: &Expectation, since: u64) -> Result<(), String> {
+        let (window, all) = self.entries(since);
+        let uid = self.user_id_fn();
+        let ev = matcher::evaluate(exp, &window, &all, &uid);
+        if ev.ok {
+            Ok(())
+        } else {
+            Err(self.explain(exp, ev.count, &window, &all, &uid))
+        }
+    }
+
+    fn explain(
+        &self,
+        exp: &Expectation,
+        count: u32,
+        window: &[Arc<Entry>],
+        all: &[Arc<Entry>],
+        uid: UserId<'_>,
+    ) -> String {
+        let mut text = format!(
+            "expected {} — {count} matching entr{}",
+            matcher::describe(exp),
+            if count == 1 { "y" } else { "ies" }
+        );
+        let misses = matcher::near_misses(exp, window, all, uid, NEAR_MISSES);
+        if misses.is_empty() {
+            text.push_str("\n  no journal entry of that kind");
+        } else {
+            text.push_str("\n  closest journal entries:");
+            for m in misses {
+                text.push_str("\n    ");
+                text.push_str(&m);
+            }
+        }
+        text
+    }
+
+    /// Waits until `exp` holds over the entries since `since`, at the latest at `deadline`.
+    /// Expectations with an upper bound (`count`, `at_most`) are judged at the deadline.
+    async fn await_expectation(
+        &self,
+        exp: &Expectation,
+        since: u64,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        let journal = self.lab.journal().clone();
+        if matcher::has_upper_bound(exp) {
+            tokio::time::sleep_until(deadline).await;
+            return self.check_now(exp, since);
+        }
+        loop {
+            let next = journal.next_seq();
+            if self.check_now(exp, since).is_ok() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return self.check_now(exp, since);
+            }
+            // Wake on the next journal entry (or at the deadline).
+            let any = Filter::default().since(next);
+            let _ = journal.wait_for(&any, deadline - now).await;
+        }
+    }
+
+    // ----- faults -----------------------------------------------------------------------
+
+    fn inject(&mut self, f: &FaultRule) -> Result<(), Stop> {
+        let kind = f.kinds().first().copied().unwrap_or("fault");
+        let id = f.id.clone().unwrap_or_else(|| kind.to_owned());
+        let on = f.on.clone().unwrap_or_default();
+        let xsp = |lab: &Lab| {
+            lab.xsp(&on)
+                .map(|_| on.clone())
+                .ok_or_else(|| Stop::Skip(format!("fault {kind} on {on}")))
+        };
+        let handle = if let Some(json) = f.toxiproxy_json() {
+            let rule: ToxicRule =
+                serde_json::from_value(json).map_err(|e| fail(format!("fault {id}: {e}")))?;
+            let name = xsp(&self.lab)?;
+            let fid = self.lab.xsp(&name).map(|x| x.net_faults().add(rule));
+            Handle::Net(name, fid.ok_or_else(|| fail("no such node"))?)
+        } else if f.drop_heartbeats.is_some()
+            || f.stall_stream.is_some()
+            || f.kill_channel.is_some()
+            || f.event_queue_size.is_some()
+        {
+            let name = xsp(&self.lab)?;
+            let scope = f
+                .drop_heartbeats
+                .as_ref()
+                .or(f.stall_stream.as_ref())
+                .map(|s| (s.user.clone(), s.channel.clone()))
+                .or_else(|| {
+                    f.kill_channel
+                        .as_ref()
+                        .map(|k| (k.user.clone(), k.channel.clone()))
+                })
+                .unwrap_or_default();
+            let channels = self.channels_for(&name, scope);
+            let make = |channel: Option<String>| -> XspEventFault {
+                if f.drop_heartbeats.is_some() {
+                    XspEventFault::DropHeartbeats { channel }
+                } else if f.stall_stream.is_some() {
+                    XspEventFault::StallStream { channel }
+                } else if f.kill_channel.is_some() {
+                    XspEventFault::KillChannel { channel }
+                } else {
+                    XspEventFault::EventQueueSize {
+                        size: f.event_queue_size.as_ref().map_or(0, |q| q.size as usize),
+                    }
+                }
+            };
+            let node = self.lab.xsp(&name).ok_or_else(|| fail("no such node"))?;
+            for c in channels {
+                let fid = node
+                    .inject_event_fault(make(c))
+                    .ok_or_else(|| fail(format!("{name} does not serve Xsi-Events")))?;
+                self.faults
+                    .push((id.clone(), Handle::Xsp(name.clone(), fid)));
+            }
+            self.note(format!("fault {id} ({kind}) injected on {name}"));
+            return Ok(());
+        } else if let Some(fault) = self.as_fault(f) {
+            Handle::As(self.lab.app_server().inject_fault(fault?))
+        } else if let Some(d) = &f.dns {
+            let rtype = match d.record_type.as_deref() {
+                None => None,
+                Some(t) => Some(
+                    t.parse::<RecordType>()
+                        .map_err(|_| fail(format!("fault {id}: unknown record type {t}")))?,
+                ),
+            };
+            let reply = match d.reply {
+                DnsReply::Nxdomain => DnsFault::NxDomain,
+                DnsReply::Servfail => DnsFault::ServFail,
+                DnsReply::Refused => DnsFault::Refused,
+                DnsReply::NoAnswer => DnsFault::NoAnswer,
+                DnsReply::Delay { ms } => DnsFault::Delay { ms },
+                DnsReply::Truncate => DnsFault::Truncate,
+                DnsReply::Drop => DnsFault::Drop,
+            };
+            let name = d.name.clone().unwrap_or_else(|| "*".into());
+            Handle::Dns(self.lab.dns().inject(&name, rtype, reply))
+        } else {
+            return Err(Stop::Skip(format!("fault {kind}")));
+        };
+        self.note(format!("fault {id} ({kind}) injected"));
+        self.faults.push((id, handle));
+        Ok(())
+    }
+
+    /// The channels a user-scoped XSP event fault applies to: the user's channels open on
+    /// `node` now; every channel of the node when the user has none (or no user is named).
+    fn channels_for(
+        &self,
+        node: &str,
+        (user, channel): (Option<String>, Option<String>),
+    ) -> Vec<Option<String>> {
+        if let Some(c) = channel {
+            return vec![Some(c)];
+        }
+        let Some(user) = user else {
+            return vec![None];
+        };
+        let uid = self.lab.user_id(&user);
+        let all = self.lab.journal().entries();
+        let closed: Vec<&str> = all
+            .iter()
+            .filter(|e| e.kind == Kind::Event && e.attr("outcome") == Some("closed"))
+            .filter_map(|e| e.attr("channel"))
+            .collect();
+        let open: Vec<Option<String>> = matcher::channel_map(&all)
+            .into_iter()
+            .filter(|(c, (owner, n))| {
+                n == node && self.lab.user_id(owner) == uid && !closed.contains(&c.as_str())
+            })
+            .map(|(c, _)| Some(c))
+            .collect();
+        if open.is_empty() { vec![None] } else { open }
+    }
+
+    fn as_fault(&self, f: &FaultRule) -> Option<Result<EventFault, Stop>> {
+        let probability = f.probability.unwrap_or(1.0);
+        let scope = |user: &Option<String>, package: &Option<String>| -> Result<FaultScope, Stop> {
+            Ok(FaultScope {
+                user: user.as_ref().map(|u| self.lab.user_id(u)),
+                package: match package {
+                    None => None,
+                    Some(p) => Some(
+                        p.parse::<EventPackage>()
+                            .map_err(|_| Stop::Skip(format!("event package {p}")))?,
+                    ),
+                },
+            })
+        };
+        if let Some(s) = &f.lose_events {
+            return Some(
+                scope(&s.user, &s.package).map(|scope| EventFault::Lose { probability, scope }),
+            );
+        }
+        if let Some(s) = &f.duplicate_events {
+            return Some(
+                scope(&s.user, &s.package)
+                    .map(|scope| EventFault::Duplicate { probability, scope }),
+            );
+        }
+        if let Some(s) = &f.delay_events {
+            return Some(scope(&s.user, &s.package).map(|scope| EventFault::Delay {
+                delay: s.delay.0,
+                probability,
+                scope,
+            }));
+        }
+        if let Some(s) = &f.reorder_events {
+            return Some(scope(&s.user, &s.package).map(|scope| EventFault::Reorder {
+                hold: s.hold.0,
+                probability,
+                scope,
+            }));
+        }
+        None
+    }
+
+    fn revert(&mut self, id: &str) {
+        let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.faults)
+            .into_iter()
+            .partition(|(fid, _)| id == "all" || fid == id);
+        self.faults = keep;
+        for (_, h) in &gone {
+            self.revert_handle(h);
+        }
+        self.note(format!("revert {id}: {} fault(s)", gone.len()));
+    }
+
+    fn revert_handle(&self, h: &Handle) {
+        match h {
+            Handle::Net(node, id) => {
+                if let Some(x) = self.lab.xsp(node) {
+                    x.net_faults().remove(*id);
+                }
+            }
+            Handle::Xsp(node, id) => {
+                if let Some(x) = self.lab.xsp(node) {
+                    x.revert_event_fault(*id);
+                }
+            }
+            Handle::As(id) => {
+                self.lab.app_server().revert_fault(*id);
+            }
+            Handle::Dns(id) => {
+                self.lab.dns().revert(*id);
+            }
+        }
+    }
+
+    /// `down`: every connection to the node is reset at once (a `reset_peer` toxic with
+    /// timeout 0, on open connections too); `up` removes it; `restart` restarts the node's
+    /// Xsi-Events web app (every channel drops, subscriptions survive).
+    fn node(&mut self, n: &NodeAction) {
+        let Some(x) = self.lab.xsp(n.node()) else {
+            return;
+        };
+        match n {
+            NodeAction::Down(name) => {
+                if !self.down.contains_key(name) {
+                    let id =
+                        x.net_faults()
+                            .add(ToxicRule::new(bwlab_net::faults::Toxic::ResetPeer {
+                                timeout: 0,
+                            }));
+                    self.down.insert(name.clone(), id);
+                }
+            }
+            NodeAction::Up(name) => {
+                if let Some(id) = self.down.remove(name) {
+                    x.net_faults().remove(id);
+                }
+            }
+            NodeAction::Restart(_) => x.restart_events(),
+        }
+        let what = match n {
+            NodeAction::Down(_) => "down",
+            NodeAction::Up(_) => "up",
+            NodeAction::Restart(_) => "restarted",
+        };
+        self.lab
+            .journal()
+            .record("lab", Kind::Lab, format!("node {} {what}", n.node()))
+            .attr("node", n.node().to_owned())
+            .attr("action", what)
+            .commit();
+        self.note(format!("node {} {what}", n.node()));
+    }
+
+    fn data(&mut self, d: &DataAction) -> Result<(), Stop> {
+        let store = self.lab.data();
+        let user = |name: &str| {
+            store
+                .find_user(&self.lab.user_id(name))
+                .ok_or_else(|| fail(format!("data: no user {name}")))
+        };
+        let now = store.now();
+        let dur = |d: &bwlab_scenario::LabDuration| {
+            time::Duration::try_from(d.0).unwrap_or(time::Duration::ZERO)
+        };
+        match d {
+            DataAction::ExpirePassword(e) => {
+                let u = user(&e.user)?;
+                let at = match (&e.ago, &e.within) {
+                    (Some(ago), _) => now - dur(ago),
+                    (None, Some(within)) => now + dur(within),
+                    (None, None) => now,
+                };
+                store
+                    .set_password_expiry(u.idx, Some(at))
+                    .map_err(|e| fail(format!("data: {e}")))?;
+            }
+            DataAction::ChangePassword(c) => {
+                let u = user(&c.user)?;
+                store
+                    .reset_password(u.idx, &c.password, now)
+                    .map_err(|e| fail(format!("data: {e}")))?;
+            }
+            DataAction::AssignService(s) | DataAction::RemoveService(s) => {
+                let u = user(&s.user)?;
+                let kind = bwlab_model::ServiceKind::from_name(&s.service)
+                    .ok_or_else(|| Stop::Skip(format!("service {}", s.service)))?;
+                let r = if matches!(d, DataAction::AssignService(_)) {
+                    store.assign_service(u.idx, kind)
+                } else {
+                    store.unassign_service(u.idx, kind)
+                };
+                r.map_err(|e| fail(format!("data: {e}")))?;
+            }
+            DataAction::System(sys) => {
+                if let Some(on) = sys.enforce_password_change_on_expiry {
+                    store.set_enforce_password_change_on_expiry(on);
+                }
+            }
+            DataAction::AddUser(_) => return Err(Stop::Skip("data action add_user".into())),
+        }
+        self.note(format!(
+            "data: {}",
+            serde_json::to_string(d).unwrap_or_default()
+        ));
+        Ok(())
+    }
+
+    // ----- the SUT ----------------------------------------------------------------------
+
+    fn sut_user(&self) -> (String, String) {
+        let name = self
+            .scenario
+            .sut
+            .user
+            .clone()
+            .unwrap_or_else(|| "alice".into());
+        let id = self.lab.user_id(&name);
+        let password = self
+            .lab
+            .data()
+            .find_user(&id)
+            .map(|u| u.password_state().portal)
+            .unwrap_or_default();
+        (id, password)
+    }
+
+    fn sut_line(&self, node: &str, action: &str, text: String) {
+        self.lab
+            .journal()
+            .record(node.to_owned(), Kind::Sut, text)
+            .attr("action", action)
+            .commit();
+    }
+
+    async fn sign_in(&mut self) {
+        let (user, password) = self.sut_user();
+        match self.scenario.sut.reference {
+            Some(ReferenceClient::WebexApp) => {
+                self.sign_out().await;
+                let opts = WebexAppOptions {
+                    seed: self.seed,
+                    ..WebexAppOptions::default()
+                };
+                match WebexApp::sign_in(&self.lab, &user, &password, opts).await {
+                    Ok(h) => {
+                        self.note(format!("webex-app: {user} signed in"));
+                        self.sut = SutState::App(h);
+                    }
+                    Err(e) => {
+                        self.note(format!("webex-app: sign-in failed: {e}"));
+                        self.sut_line(
+                            crate::reference::APP_NODE,
+                            "sign-in-failed",
+                            format!("sign-in failed: {e}"),
+                        );
+                    }
+                }
+            }
+            Some(ReferenceClient::WebexCloud) => {
+                let client = match &self.sut {
+                    SutState::Cloud(c) => c.clone(),
+                    _ => CloudClient::new(
+                        &self.lab,
+                        CloudClientOptions {
+                            seed: self.seed,
+                            ..CloudClientOptions::default()
+                        },
+                    ),
+                };
+                let path = format!("user/{user}/profile");
+                match client.get(&path, &Auth::basic(&user, &password)).await {
+                    Ok(r) => self.note(format!("webex-cloud: GET {path} → {}", r.status)),
+                    Err(e) => {
+                        self.note(format!("webex-cloud: GET {path} failed: {e}"));
+                        self.sut_line(
+                            crate::reference::CLOUD_NODE,
+                            "sign-in-failed",
+                            format!("sign-in failed: {e}"),
+                        );
+                    }
+                }
+                self.sut = SutState::Cloud(client);
+            }
+            None => {}
+        }
+    }
+
+    async fn sign_out(&mut self) {
+        match std::mem::replace(&mut self.sut, SutState::None) {
+            SutState::App(h) => {
+                h.stop().await;
+                self.note("webex-app: signed out".into());
+            }
+            SutState::Process(mut child) => {
+                let _ = child.kill().await;
+            }
+            SutState::Cloud(_) | SutState::None => {}
+        }
+    }
+
+    /// Starts a `command:` SUT with the lab's coordinates in its environment; every line
+    /// of its stdout and stderr goes to the journal (`Kind::Sut`, node `sut`).
+    fn start_command(&mut self, base: Option<&Path>) -> Result<(), Stop> {
+        let Some(cmd) = &self.scenario.sut.command else {
+            return Ok(());
+        };
+        let Some((program, args)) = cmd.argv.split_first() else {
+            return Err(fail("sut.command.argv is empty"));
+        };
+        let (user, password) = self.sut_user();
+        let (first, xsp1) = self
+            .lab
+            .xsps()
+            .next()
+            .map(|(n, x)| (n.to_owned(), x.https_addr()))
+            .ok_or_else(|| fail("the lab has no XSP"))?;
+        let host = self.lab.topology().fqdn(&first);
+        let mut c = tokio::process::Command::new(program);
+        c.args(args)
+            .env("BWLAB_DNS", self.lab.dns_addr().to_string())
+            .env(
+                "BWLAB_XSI_ACTIONS_URL",
+                format!(
+                    "https://{host}:{}/com.broadsoft.xsi-actions/v2.0",
+                    xsp1.port()
+                ),
+            )
+            .env(
+                "BWLAB_XSI_EVENTS_URL",
+                format!(
+                    "https://{host}:{}/com.broadsoft.xsi-events/v2.0",
+                    xsp1.port()
+                ),
+            )
+            .env("BWLAB_XSP_ADDR", xsp1.to_string())
+            .env("BWLAB_USER", &user)
+            .env("BWLAB_PASSWORD", &password)
+            .env("BWLAB_PROFILE", self.profile)
+            .envs(&cmd.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, x) in self.lab.xsps() {
+            c.env(
+                format!("BWLAB_{}_ADDR", name.to_ascii_uppercase().replace('-', "_")),
+                x.https_addr().to_string(),
+            );
+        }
+        if let Some(ca) = self.lab.ca_bundle_path() {
+            c.env("BWLAB_CA_BUNDLE", ca);
+        }
+        if let Some(dir) = cmd.cwd.as_ref() {
+            let p = PathBuf::from(dir);
+            c.current_dir(match base {
+                Some(b) if p.is_relative() => b.join(p),
+                _ => p,
+            });
+        } else if let Some(b) = base {
+            c.current_dir(b);
+        }
+        let mut child = c
+            .spawn()
+            .map_err(|e| fail(format!("cannot start {program}: {e}")))?;
+        let journal = self.lab.journal().clone();
+        for (stream, reader) in [
+            (
+                "stdout",
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            ),
+            (
+                "stderr",
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            ),
+        ] {
+            let Some(reader) = reader else { continue };
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    journal
+                        .record(SUT_NODE, Kind::Sut, line)
+                        .attr("stream", stream)
+                        .commit();
+                }
+            });
+        }
+        self.note(format!("sut: started {}", cmd.argv.join(" ")));
+        self.sut = SutState::Process(child);
+        Ok(())
+    }
+
+    /// The journal as the HTML report draws it (at most `TRACE_LIMIT` entries).
+    fn trace(&self) -> Vec<super::TraceEntry> {
+        let start = self
+            .lab
+            .journal()
+            .entries()
+            .first()
+            .map(|e| e.at)
+            .unwrap_or_else(|| self.lab.clock().now());
+        self.lab
+            .journal()
+            .entries()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    Kind::Http | Kind::Event | Kind::Dns | Kind::Sut | Kind::Fault
+                )
+            })
+            .take(TRACE_LIMIT)
+            .map(|e| super::TraceEntry {
+                ms: u64::try_from((e.at - start).whole_milliseconds().max(0)).unwrap_or(0),
+                node: e.node.to_string(),
+                kind: e.kind.to_string(),
+                summary: e.summary.lines().next().unwrap_or_default().to_owned(),
+                direction: e.attr("direction").map(str::to_owned),
+            })
+            .collect()
+    }
+
+    async fn finish(mut self) {
+        self.sign_out().await;
+        for (_, h) in std::mem::take(&mut self.faults) {
+            self.revert_handle(&h);
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.lab.shutdown()).await;
+        if let Some(dir) = self.state_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
