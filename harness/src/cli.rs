@@ -223,6 +223,11 @@ pub struct LabArgs {
     /// TLS-only farm plus an mTLS-only farm for CTI and the mTLS AuthService).
     #[arg(long, default_value = "option1", value_name = "LAYOUT")]
     pub layout: crate::XspLayout,
+    /// A built-in topology instead of a layout: `single-xsp`, `option1`, `option2`,
+    /// `dual-site` (two sites, each a load balancer in front of two XSPs) or
+    /// `internet-facing`.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::Topology::BUILTIN))]
+    pub topology: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

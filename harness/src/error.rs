@@ -6,6 +6,9 @@ use std::path::PathBuf;
 /// Why a lab could not be built or started.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
+    /// A load balancer of the topology could not start.
+    #[error("load balancer {0}")]
+    Lb(String),
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -50,7 +53,8 @@ impl LabError {
             | LabError::Dns(_)
             | LabError::Xsp(_)
             | LabError::Cloud(_)
-            | LabError::Tls(_) => exit::ENVIRONMENT,
+            | LabError::Tls(_)
+            | LabError::Lb(_) => exit::ENVIRONMENT,
             LabError::MissingCertificate(_) | LabError::AuthKeys { .. } => exit::BAD_INPUT,
         }
     }

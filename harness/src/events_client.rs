@@ -33,7 +33,9 @@
 //! Heartbeats are the caller's job: [`EventsClient::heartbeat`] every `eventTimeout / 2`
 //! (15 s with the default 30 s), or the XSP closes the channel.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -118,15 +120,25 @@ impl EventsError {
     }
 }
 
+/// The future a [`Dialer`] returns: the address for one new connection.
+pub type DialFuture = Pin<Box<dyn Future<Output = Result<SocketAddr, String>> + Send>>;
+
+/// Chooses the address of every new connection (e.g. by resolving a name again, as an OS
+/// resolver does). With a dialer, an endpoint keeps no command connection open: each
+/// command uses a new connection, and so a new choice.
+pub type Dialer = Arc<dyn Fn() -> DialFuture + Send + Sync>;
+
 /// Where the XSP is and how to trust it.
 #[derive(Clone)]
 pub struct Endpoint {
-    /// Socket address to connect to.
+    /// Socket address to connect to (unless [`dialer`](Self::dialer) chooses).
     pub addr: SocketAddr,
     /// TLS server name (SNI, certificate check) and `Host` header.
     pub server_name: String,
     /// Client TLS configuration.
     pub tls: Arc<rustls::ClientConfig>,
+    /// Chooses the address of each new connection instead of `addr`.
+    pub dialer: Option<Dialer>,
 }
 
 impl Endpoint {
@@ -142,6 +154,7 @@ impl Endpoint {
             addr,
             server_name: server_name.into(),
             tls,
+            dialer: None,
         })
     }
 
@@ -155,16 +168,27 @@ impl Endpoint {
             addr,
             server_name: server_name.into(),
             tls,
+            dialer: None,
         }
     }
 
+    /// The same endpoint, with every new connection's address chosen by `dialer`.
+    pub fn dialing(mut self, dialer: Dialer) -> Self {
+        self.dialer = Some(dialer);
+        self
+    }
+
     async fn connect(&self) -> Result<TlsStream<TcpStream>, EventsError> {
-        let tcp = TcpStream::connect(self.addr)
-            .await
-            .map_err(|source| EventsError::Connect {
+        let addr = match &self.dialer {
+            Some(dial) => dial().await.map_err(|e| EventsError::Connect {
                 addr: self.addr,
-                source,
-            })?;
+                source: std::io::Error::other(e),
+            })?,
+            None => self.addr,
+        };
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|source| EventsError::Connect { addr, source })?;
         tcp.set_nodelay(true)?;
         let name = ServerName::try_from(self.server_name.clone())
             .map_err(|_| EventsError::ServerName(self.server_name.clone()))?;
@@ -222,6 +246,8 @@ type Sender = SendRequest<Full<Bytes>>;
 #[derive(Clone)]
 pub struct EventsClient {
     endpoint: Arc<Endpoint>,
+    /// The `Authorization` header value; empty: no header (a client known by its
+    /// certificate, as on the CTI interface).
     authorization: Arc<str>,
     conn: Arc<tokio::sync::Mutex<Option<Sender>>>,
     cookie: Arc<Mutex<Option<String>>>,
@@ -233,6 +259,17 @@ impl EventsClient {
         EventsClient {
             endpoint: Arc::new(endpoint),
             authorization: basic(user, password).into(),
+            conn: Arc::new(tokio::sync::Mutex::new(None)),
+            cookie: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A client sending `authorization` as the `Authorization` header (`Bearer <JWT>`…),
+    /// or no such header with `None` (a CTI client, known by its certificate).
+    pub fn with_authorization(endpoint: Endpoint, authorization: Option<String>) -> Self {
+        EventsClient {
+            endpoint: Arc::new(endpoint),
+            authorization: authorization.unwrap_or_default().into(),
             conn: Arc::new(tokio::sync::Mutex::new(None)),
             cookie: Arc::new(Mutex::new(None)),
         }
@@ -265,11 +302,13 @@ impl EventsClient {
         let mut io = self.endpoint.connect().await?;
         let body = req.to_xml();
         let mut head = format!(
-            "POST {CHANNEL_ADD_PATH} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/xml; charset=UTF-8\r\nContent-Length: {}\r\n",
+            "POST {CHANNEL_ADD_PATH} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/xml; charset=UTF-8\r\nContent-Length: {}\r\n",
             self.endpoint.server_name,
-            self.authorization,
             body.len()
         );
+        if !self.authorization.is_empty() {
+            head.push_str(&format!("Authorization: {}\r\n", self.authorization));
+        }
         if let Some(c) = self.cookie() {
             head.push_str(&format!("Cookie: {c}\r\n"));
         }
@@ -312,10 +351,14 @@ impl EventsClient {
                 .unwrap_or(0)
                 .min(64 * 1024);
             let body = ch.read_exact_body(len).await.unwrap_or_default();
+            let mut text = String::from_utf8_lossy(&body).into_owned();
+            if let Some(location) = ch.header("location") {
+                text = format!("Location: {location} {text}");
+            }
             return Err(EventsError::Status {
                 what: "channel add",
                 status: ch.status,
-                body: String::from_utf8_lossy(&body).into_owned(),
+                body: text,
             });
         }
         let first = ch.next_chunk().await?.unwrap_or_default();
@@ -430,7 +473,9 @@ impl EventsClient {
         let mut conn = self.conn.lock().await;
         let mut retried = false;
         loop {
-            let reused = conn.as_ref().is_some_and(|s| !s.is_closed());
+            // With a dialer every command gets a new connection (and a new address choice).
+            let reused =
+                self.endpoint.dialer.is_none() && conn.as_ref().is_some_and(|s| !s.is_closed());
             if !reused {
                 *conn = Some(self.connect_commands().await?);
             }
@@ -440,8 +485,10 @@ impl EventsClient {
             let mut b = Request::builder()
                 .method(method.clone())
                 .uri(path)
-                .header("host", self.endpoint.server_name.as_str())
-                .header("authorization", &*self.authorization);
+                .header("host", self.endpoint.server_name.as_str());
+            if !self.authorization.is_empty() {
+                b = b.header("authorization", &*self.authorization);
+            }
             if !body.is_empty() {
                 b = b.header("content-type", "application/xml; charset=UTF-8");
             }
@@ -529,6 +576,11 @@ impl EventChannel {
     /// The `<Channel>` the stream started with (granted `expires`…).
     pub fn channel(&self) -> &Channel {
         &self.channel
+    }
+
+    /// The address the channel's connection went to.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.io.get_ref().0.peer_addr().ok()
     }
 
     /// HTTP status of the channel add.

@@ -10,6 +10,7 @@ use bwlab_cloud::{AuthServiceTarget, BwTokenMode, Cloud, CloudHandle, StorePolic
 use bwlab_core::addr::{AddressPlan, Host, Ports, Role};
 use bwlab_core::{Journal, Kind, LabClock};
 use bwlab_dns::{DnsHandle, DnsServer};
+use bwlab_lb::{Affinity, HealthCheck, LbHandle, LoadBalancer, Mode as LbMode, Policy};
 use bwlab_model::Store;
 use bwlab_pki::{DeviceSpec, ExportManifest, LabPki, NodeSpec, PkiConfig};
 use bwlab_profiles::{Profile, Profiles};
@@ -50,6 +51,7 @@ pub struct LabBuilder {
     events: EventsSettings,
     events_per_node: Vec<(String, EventsSettings)>,
     layout: XspLayout,
+    topology: Option<Topology>,
 }
 
 impl Default for LabBuilder {
@@ -68,6 +70,7 @@ impl Default for LabBuilder {
             events: EventsSettings::default(),
             events_per_node: Vec::new(),
             layout: XspLayout::default(),
+            topology: None,
         }
     }
 }
@@ -148,6 +151,20 @@ impl LabBuilder {
         self
     }
 
+    /// A whole topology (farms, sites, load balancers, extra DNS records), e.g.
+    /// [`Topology::dual_site`]; overrides [`xsp_layout`](Self::xsp_layout) and
+    /// [`domain`](Self::domain) (the topology has its own).
+    pub fn topology(mut self, topology: Topology) -> Self {
+        self.topology = Some(topology);
+        self
+    }
+
+    fn effective_topology(&self) -> Topology {
+        self.topology
+            .clone()
+            .unwrap_or_else(|| Topology::with_layout(&self.domain, self.layout))
+    }
+
     /// Application server settings (`ClientIdentity`, subscription limits, ack timeout…).
     pub fn app_server_settings(mut self, settings: AsSettings) -> Self {
         self.app_server = settings;
@@ -179,7 +196,8 @@ impl LabBuilder {
 
     /// The address plan this builder would use, without starting anything.
     pub fn plan(&self) -> Result<AddressPlan, LabError> {
-        Ok(Topology::with_layout(&self.domain, self.layout)
+        Ok(self
+            .effective_topology()
             .plan(self.effective_host(), self.ports)?)
     }
 
@@ -238,7 +256,7 @@ impl LabBuilder {
         let profile = self.load_profile()?;
         let store = self.load_data(clock.clone())?;
 
-        let topology = Topology::with_layout(&self.domain, self.layout);
+        let topology = self.effective_topology();
         let host = self.effective_host();
         let plan = topology.plan(host, self.ports)?;
 
@@ -284,7 +302,15 @@ impl LabBuilder {
                 .node(&node.name)
                 .cloned()
                 .ok_or_else(|| LabError::MissingCertificate(node.name.clone()))?;
-            let mut authservice = AuthServiceSettings::ci(auth_keys.clone(), ci_validator.clone());
+            // CI token validation needs the release's patch; the mTLS-only farm (and any
+            // node of a release without the patch) runs the mTLS AuthService.
+            let mut authservice = if node.farm == Farm::Mtls
+                || !profile.supports(bwlab_profiles::Feature::CiTokenValidation)
+            {
+                AuthServiceSettings::mtls(auth_keys.clone())
+            } else {
+                AuthServiceSettings::ci(auth_keys.clone(), ci_validator.clone())
+            };
             authservice.partner_org_id = Some(bwlab_cloud::DEFAULT_PARTNER_ORG.to_string());
             let settings = XspSettings {
                 cluster_fqdn: Some(match node.farm {
@@ -306,22 +332,35 @@ impl LabBuilder {
             if events.http_contact_trust.is_empty() {
                 events.http_contact_trust = pki.lab_trust_bundle();
             }
-            let mut builder = XspNode::builder(node.name.clone()).plan(node_plan);
-            if node.farm == Farm::Tls {
-                // Option 2's TLS farm has no mTLS interfaces at all.
-                builder = builder.mtls_addr(None).cti_addr(None);
-            }
-            let started = builder
-                .identity(identity)
-                .store(store.clone())
-                .profile(profile.clone())
-                .journal(journal.clone())
-                .clock(clock.clone())
-                .settings(settings)
-                .app_server(app_server.clone())
-                .events(events)
-                .start()
-                .await;
+            let make = |https: Option<SocketAddr>| {
+                let mut builder = XspNode::builder(node.name.clone()).plan(node_plan);
+                if let Some(a) = https {
+                    builder = builder.https_addr(a);
+                }
+                if node.farm == Farm::Tls {
+                    // Option 2's TLS farm has no mTLS interfaces at all.
+                    builder = builder.mtls_addr(None).cti_addr(None);
+                }
+                builder
+                    .identity(identity.clone())
+                    .store(store.clone())
+                    .profile(profile.clone())
+                    .journal(journal.clone())
+                    .clock(clock.clone())
+                    .settings(settings.clone())
+                    .app_server(app_server.clone())
+                    .events(events.clone())
+            };
+            // With ephemeral ports, every node still tries the first node's HTTPS port on
+            // its own address: one port per farm, as on real XSPs behind one SRV/A name.
+            let shared_port = ephemeral_https(node_plan, &xsps);
+            let started = match shared_port {
+                Some(a) => match make(Some(a)).start().await {
+                    Ok(h) => Ok(h),
+                    Err(_) => make(None).start().await,
+                },
+                None => make(None).start().await,
+            };
             match started {
                 Ok(h) => xsps.push((node.name.clone(), h)),
                 Err(e) => {
@@ -330,10 +369,58 @@ impl LabBuilder {
                 }
             }
         }
-        let cloud = match start_cloud(&topology, &plan, &pki, &store, &journal, &clock, &xsps).await
+        let lbs = match start_lbs(&topology, &plan, &pki, &journal, &xsps).await {
+            Ok(l) => l,
+            Err(e) => {
+                stop_all(xsps).await;
+                return Err(e);
+            }
+        };
+        let doors: Vec<SocketAddr> = topology
+            .front_doors()
+            .into_iter()
+            .filter_map(|door| {
+                lbs.iter()
+                    .find(|(n, _)| *n == door)
+                    .map(|(_, l)| l.addr())
+                    .or_else(|| {
+                        xsps.iter()
+                            .find(|(n, _)| *n == door)
+                            .map(|(_, x)| x.https_addr())
+                    })
+            })
+            .collect();
+        // Releases without CI token validation fetch BroadWorks tokens from the mTLS
+        // AuthService: the mTLS farm (option 2), else the first XSP's mTLS interface.
+        let mtls_authservice = if profile.supports(bwlab_profiles::Feature::CiTokenValidation) {
+            None
+        } else {
+            let farm = topology
+                .xsp_nodes()
+                .filter(|n| n.farm == Farm::Mtls)
+                .find_map(|n| xsps.iter().find(|(name, _)| *name == n.name))
+                .map(|(_, x)| (topology.mtls_xsp_fqdn(), x.https_addr()));
+            farm.or_else(|| {
+                xsps.iter()
+                    .find_map(|(_, x)| x.mtls_addr())
+                    .map(|a| (topology.cloud_xsp_fqdn(), a))
+            })
+        };
+        let cloud = match start_cloud(
+            &topology,
+            &plan,
+            &pki,
+            &store,
+            &journal,
+            &clock,
+            &doors,
+            mtls_authservice,
+        )
+        .await
         {
             Ok(c) => c,
             Err(e) => {
+                stop_lbs(lbs).await;
                 stop_all(xsps).await;
                 return Err(e);
             }
@@ -373,6 +460,13 @@ impl LabBuilder {
                 }
             }
         }
+        for (name, lb) in &lbs {
+            if let Some(node) = plan.nodes.iter_mut().find(|n| &n.name == name) {
+                for p in node.ports.iter_mut().filter(|p| p.name == "https") {
+                    p.port = lb.addr().port();
+                }
+            }
+        }
         let dns_node = plan.node(&dns_name).ok_or(LabError::NoDnsNode)?;
         let dns = topology
             .dns_records(&plan)
@@ -393,6 +487,7 @@ impl LabBuilder {
             Ok(d) => d,
             Err(e) => {
                 cloud.shutdown().await;
+                stop_lbs(lbs).await;
                 stop_all(xsps).await;
                 return Err(e.into());
             }
@@ -417,6 +512,7 @@ impl LabBuilder {
             plan,
             dns,
             xsps,
+            lbs,
             cloud: Some(cloud),
             auth_keys,
             app_server,
@@ -442,6 +538,7 @@ impl CiTokenValidator for LateValidator {
 }
 
 /// Starts the fake Webex cloud on the cloud nodes' addresses, pointed at the XSP farm.
+#[allow(clippy::too_many_arguments)]
 async fn start_cloud(
     topology: &Topology,
     plan: &AddressPlan,
@@ -449,7 +546,8 @@ async fn start_cloud(
     store: &Store,
     journal: &Journal,
     clock: &LabClock,
-    xsps: &[(String, XspHandle)],
+    doors: &[SocketAddr],
+    mtls_authservice: Option<(String, SocketAddr)>,
 ) -> Result<CloudHandle, LabError> {
     let farm = topology.cloud_xsp_fqdn();
     let mut b = Cloud::builder()
@@ -459,19 +557,29 @@ async fn start_cloud(
         .xsi_trust(pki.lab_trust_bundle())
         .password_policy(Arc::new(StorePolicySource(store.clone())))
         .partner_org_id(bwlab_cloud::DEFAULT_PARTNER_ORG);
-    // Webex microservices use the farm's A-record name and its first address.
-    if let Some((_, xsp)) = xsps.first() {
-        let port = xsp.https_addr().port();
+    // Webex microservices use the farm's A-record name: its first address, then the next
+    // ones when it fails.
+    if let Some((&addr, rest)) = doors.split_first() {
+        let port = addr.port();
         b = b
+            .xsi_fallback(rest.to_vec())
             .xsi_base_url(&format!(
                 "https://{farm}:{port}/com.broadsoft.xsi-actions/v2.0"
             ))
-            .xsi_connect(xsp.https_addr())
-            .authservice(AuthServiceTarget {
-                url: format!("https://{farm}:{port}/authService"),
-                connect: Some(xsp.https_addr()),
-                mode: BwTokenMode::CiToken,
-                client_identity: None,
+            .xsi_connect(addr)
+            .authservice(match &mtls_authservice {
+                Some((host, a)) => AuthServiceTarget {
+                    url: format!("https://{host}:{}/authService", a.port()),
+                    connect: Some(*a),
+                    mode: BwTokenMode::Mtls,
+                    client_identity: Some(pki.webex_client().clone()),
+                },
+                None => AuthServiceTarget {
+                    url: format!("https://{farm}:{port}/authService"),
+                    connect: Some(addr),
+                    mode: BwTokenMode::CiToken,
+                    client_identity: None,
+                },
             });
     }
     for node in topology.nodes.iter().filter(|n| n.role == Role::Cloud) {
@@ -483,6 +591,106 @@ async fn start_cloud(
         }
     }
     Ok(b.start().await?)
+}
+
+/// The HTTPS address a node should try when the plan leaves the port to the OS: its own IP
+/// with the port the first XSP got.
+fn ephemeral_https(
+    node: &bwlab_core::addr::NodePlan,
+    xsps: &[(String, XspHandle)],
+) -> Option<SocketAddr> {
+    let planned = node.addr("https")?;
+    if planned.port() != 0 {
+        return None;
+    }
+    let (_, first) = xsps.first()?;
+    Some(SocketAddr::new(planned.ip(), first.https_addr().port()))
+}
+
+/// Starts the topology's load balancers in front of their farms' running XSPs.
+async fn start_lbs(
+    topology: &Topology,
+    plan: &AddressPlan,
+    pki: &LabPki,
+    journal: &Journal,
+    xsps: &[(String, XspHandle)],
+) -> Result<Vec<(String, LbHandle)>, LabError> {
+    let mut out: Vec<(String, LbHandle)> = Vec::new();
+    for (i, lb) in topology.lbs.iter().enumerate() {
+        let farm = topology.farms.iter().find(|f| f.name == lb.farm);
+        let backends: Vec<_> = farm
+            .into_iter()
+            .flat_map(|f| &f.nodes)
+            .filter_map(|n| {
+                let x = xsps.iter().find(|(name, _)| name == n)?;
+                Some((n.clone(), x.1.https_addr(), topology.fqdn(n)))
+            })
+            .collect();
+        let planned = plan
+            .node(&lb.name)
+            .and_then(|n| n.addr("https"))
+            .ok_or_else(|| LabError::Lb(format!("{}: no address in the plan", lb.name)))?;
+        let make = |listen: SocketAddr| {
+            let mut b = LoadBalancer::builder(lb.name.clone())
+                .listen(listen)
+                .backends(backends.clone())
+                .journal(journal.clone())
+                .trust(pki.lab_trust_bundle())
+                .mode(if lb.passthrough {
+                    LbMode::Passthrough
+                } else {
+                    LbMode::Terminate
+                })
+                .policy(if lb.random {
+                    Policy::Random {
+                        seed: 0x5eed ^ i as u64,
+                    }
+                } else {
+                    Policy::RoundRobin
+                })
+                .affinity(if lb.affinity {
+                    Affinity::jsessionid()
+                } else {
+                    Affinity::Off
+                })
+                .redirect(lb.redirect);
+            if let Some(identity) = pki.node(&lb.name) {
+                b = b.identity(identity.clone());
+            }
+            if let Some((interval, path)) = &lb.health {
+                b = b.health(match path {
+                    Some(p) => HealthCheck::http(p.clone(), *interval),
+                    None => HealthCheck::tcp(*interval),
+                });
+            }
+            b
+        };
+        // Like the XSPs: the farm's HTTPS port when the OS picks ports, if it is free.
+        let started = match xsps.first() {
+            Some((_, x)) if planned.port() == 0 => {
+                let want = SocketAddr::new(planned.ip(), x.https_addr().port());
+                match make(want).start().await {
+                    Ok(h) => Ok(h),
+                    Err(_) => make(planned).start().await,
+                }
+            }
+            _ => make(planned).start().await,
+        };
+        match started {
+            Ok(h) => out.push((lb.name.clone(), h)),
+            Err(e) => {
+                stop_lbs(out).await;
+                return Err(LabError::Lb(format!("{}: {e}", lb.name)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn stop_lbs(lbs: Vec<(String, LbHandle)>) {
+    for (_, h) in lbs {
+        h.shutdown().await;
+    }
 }
 
 /// Stops nodes already started when a later one fails, so a failed start leaks no sockets.
@@ -505,13 +713,8 @@ pub fn lab_pki(topology: &Topology, data: &Store, clock: &LabClock) -> Result<La
     nodes.sort_by_key(|n| n.role != Role::Xsp);
     for node in nodes {
         let mut spec = NodeSpec::new(node.name.clone(), topology.fqdn(&node.name));
-        if node.role == Role::Xsp {
-            spec = match node.farm {
-                Farm::Mtls => spec.with_san(topology.mtls_xsp_fqdn()),
-                _ => spec
-                    .with_san(topology.cloud_xsp_fqdn())
-                    .with_san(topology.app_xsp_fqdn()),
-            };
+        for name in topology.certificate_names(&node.name) {
+            spec = spec.with_san(name);
         }
         config = config.with_node(spec);
     }
@@ -541,6 +744,7 @@ pub struct Lab {
     plan: AddressPlan,
     dns: DnsHandle,
     xsps: Vec<(String, XspHandle)>,
+    lbs: Vec<(String, LbHandle)>,
     cloud: Option<CloudHandle>,
     auth_keys: AuthKeys,
     app_server: AppServer,
@@ -593,6 +797,16 @@ impl Lab {
     /// One XSP|ADP node by name (`xsp1`).
     pub fn xsp(&self, name: &str) -> Option<&XspHandle> {
         self.xsps.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+    }
+
+    /// The running load balancers, in topology order.
+    pub fn lbs(&self) -> impl Iterator<Item = (&str, &LbHandle)> {
+        self.lbs.iter().map(|(n, h)| (n.as_str(), h))
+    }
+
+    /// One load balancer by name (`lb-site-a`).
+    pub fn lb(&self, name: &str) -> Option<&LbHandle> {
+        self.lbs.iter().find(|(n, _)| n == name).map(|(_, h)| h)
     }
 
     /// The AuthService key set every XSP of the farm shares. The pair is created on first
@@ -672,6 +886,7 @@ impl Lab {
         if let Some(cloud) = self.cloud {
             cloud.shutdown().await;
         }
+        stop_lbs(self.lbs).await;
         for (_, xsp) in self.xsps {
             xsp.shutdown().await;
         }

@@ -29,11 +29,12 @@ pub mod validate;
 
 pub use error::LabError;
 pub use lab::{DEFAULT_DATA, Lab, LabBuilder, lab_pki};
-pub use topology::{Farm, Topology, XspLayout};
+pub use topology::{Farm, TopoFarm, TopoLb, TopoRecord, TopoRecordData, Topology, XspLayout};
 
 pub use bwlab_appserver as appserver;
 pub use bwlab_core as core;
 pub use bwlab_dns as dns;
+pub use bwlab_lb as lb;
 pub use bwlab_model as model;
 pub use bwlab_net as net;
 pub use bwlab_pki as pki;

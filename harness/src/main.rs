@@ -105,6 +105,13 @@ fn builder(args: &LabArgs) -> LabBuilder {
         .host(host)
         .ports(ports)
         .xsp_layout(args.layout);
+    if let Some(t) = args
+        .topology
+        .as_deref()
+        .and_then(|name| bwlab::Topology::builtin(name, &args.domain))
+    {
+        b = b.topology(t);
+    }
     if let Some(f) = &args.profiles_file {
         b = b.profiles_file(f.clone());
     }

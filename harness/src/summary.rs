@@ -109,6 +109,10 @@ impl LabSummary {
                         None => ports.remove("cti"),
                     };
                 }
+                if let Some(lb) = lab.lb(&n.name) {
+                    running = true;
+                    ports.insert("https".into(), lb.addr().port());
+                }
                 let fqdn = topo.fqdn(&n.name);
                 let mut urls = node_urls(n.role, &fqdn, &ports);
                 let hosts = topo.nodes.iter().filter(|t| t.name == n.name);

@@ -1,6 +1,19 @@
-//! The lab's topology: which nodes exist, their names in DNS, and the records that tie them
-//! together. The scenario runner will add explicit topologies; for now there is the default
-//! lab.
+//! The lab's topology: which nodes exist (XSPs, load balancers, DNS, cloud hosts), how XSPs
+//! form farms and sites, and the DNS records that tie them together.
+//!
+//! Built-ins follow the Webex-for-BroadWorks guides ([`Topology::with_layout`] for the two
+//! XSP layouts, [`Topology::single_xsp`], [`Topology::dual_site`]); anything else is an
+//! explicit topology ([`Topology::from_explicit`], what a scenario's `topology:` map
+//! becomes). The naming conventions are the same for all of them:
+//!
+//! - every node has `<name>.<domain>`;
+//! - a farm's *front doors* are its load balancers, or its nodes when it has none;
+//! - the cloud farm name `xsp.<domain>` has one A record per front door of the TLS farms;
+//! - the App's `_xsi-client._tcp.xsp-app.<domain>` has one SRV record per front door,
+//!   priorities 10, 20, … in topology order (site A before site B), and `xsp-app.<domain>`
+//!   itself one A record (the first front door), as the guide requires;
+//! - `xsp-mtls.<domain>` names the mTLS-only farm (layout option 2);
+//! - explicit `dns:` records replace the conventional records of the same name.
 
 use std::net::IpAddr;
 
@@ -62,12 +75,62 @@ pub enum Farm {
     Mtls,
 }
 
+/// A farm of XSP|ADP nodes with the same applications and configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopoFarm {
+    pub name: String,
+    pub site: Option<String>,
+    pub nodes: Vec<String>,
+    /// Which interfaces its nodes serve.
+    pub kind: Farm,
+}
+
+/// A load balancer in front of one farm.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopoLb {
+    pub name: String,
+    pub site: Option<String>,
+    pub farm: String,
+    /// TLS-terminating (re-encrypting to the XSP) or pass-through.
+    pub passthrough: bool,
+    /// Seeded random instead of round-robin.
+    pub random: bool,
+    /// Session persistence on the XSP's cookie.
+    pub affinity: bool,
+    /// Health-check interval and HTTP path (TCP connect without a path).
+    pub health: Option<(std::time::Duration, Option<String>)>,
+    /// The guide's misconfiguration: answer with a redirect to a backend.
+    pub redirect: bool,
+}
+
+/// What an explicit DNS record holds.
+#[derive(Clone, Debug, Serialize)]
+pub enum TopoRecordData {
+    /// Node names (their lab addresses) or literal IP addresses.
+    A(Vec<String>),
+    /// `(target, priority, weight, port)`; a target that is a node name means its FQDN, and
+    /// port 443 on a node means wherever its HTTPS listener really is.
+    Srv(Vec<(String, u16, u16, u16)>),
+    Cname(String),
+}
+
+/// An explicit DNS record; it replaces the conventional records of the same name.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopoRecord {
+    pub name: String,
+    pub data: TopoRecordData,
+}
+
 /// Nodes plus the DNS naming conventions of the Webex-for-BroadWorks guides.
 #[derive(Clone, Debug, Serialize)]
 pub struct Topology {
     /// The lab zone, e.g. `lab.example`.
     pub domain: String,
     pub nodes: Vec<TopoNode>,
+    pub sites: Vec<String>,
+    pub farms: Vec<TopoFarm>,
+    pub lbs: Vec<TopoLb>,
+    pub records: Vec<TopoRecord>,
 }
 
 impl Topology {
@@ -76,8 +139,106 @@ impl Topology {
         Self::with_layout(domain, XspLayout::Option1)
     }
 
+    /// The built-in topologies by name: `single-xsp`, `option1`, `internet-facing` (the
+    /// same lab as `option1`: XSPs published directly), `option2`, `dual-site`.
+    pub const BUILTIN: [&'static str; 5] = [
+        "single-xsp",
+        "option1",
+        "option2",
+        "dual-site",
+        "internet-facing",
+    ];
+
+    /// A built-in topology by name (see [`BUILTIN`](Self::BUILTIN)).
+    pub fn builtin(name: &str, domain: &str) -> Option<Self> {
+        Some(match name {
+            "single-xsp" => Self::single_xsp(domain),
+            "option1" | "internet-facing" => Self::with_layout(domain, XspLayout::Option1),
+            "option2" => Self::with_layout(domain, XspLayout::Option2),
+            "dual-site" => Self::dual_site(domain),
+            _ => return None,
+        })
+    }
+
     /// The default lab with the XSPs in `layout`.
     pub fn with_layout(domain: &str, layout: XspLayout) -> Self {
+        let mut farms = vec![farm("webex", None, &["xsp1", "xsp2"], Farm::Combined)];
+        if layout == XspLayout::Option2 {
+            farms[0].kind = Farm::Tls;
+            farms.push(farm(
+                "xsp-mtls",
+                None,
+                &["xsp-mtls1", "xsp-mtls2"],
+                Farm::Mtls,
+            ));
+        }
+        Self::build(domain, Vec::new(), farms, Vec::new(), Vec::new(), &[])
+    }
+
+    /// One XSP (`xsp1`) published directly.
+    pub fn single_xsp(domain: &str) -> Self {
+        let farms = vec![farm("webex", None, &["xsp1"], Farm::Combined)];
+        Self::build(domain, Vec::new(), farms, Vec::new(), Vec::new(), &[])
+    }
+
+    /// Two sites: `lb-site-a` in front of `xsp1`+`xsp2`, `lb-site-b` in front of
+    /// `xsp3`+`xsp4` (TLS-terminating, round-robin, cookie affinity, TCP health checks
+    /// every 5 s). The cloud's A record lists both LBs; the App's SRV records point at the
+    /// per-site LB names, site A first.
+    pub fn dual_site(domain: &str) -> Self {
+        let sites = vec!["site-a".to_owned(), "site-b".to_owned()];
+        let farms = vec![
+            farm("farm-a", Some("site-a"), &["xsp1", "xsp2"], Farm::Combined),
+            farm("farm-b", Some("site-b"), &["xsp3", "xsp4"], Farm::Combined),
+        ];
+        let lb = |name: &str, site: &str, farm: &str| TopoLb {
+            name: name.to_owned(),
+            site: Some(site.to_owned()),
+            farm: farm.to_owned(),
+            passthrough: false,
+            random: false,
+            affinity: true,
+            health: Some((std::time::Duration::from_secs(5), None)),
+            redirect: false,
+        };
+        let lbs = vec![
+            lb("lb-site-a", "site-a", "farm-a"),
+            lb("lb-site-b", "site-b", "farm-b"),
+        ];
+        Self::build(domain, sites, farms, lbs, Vec::new(), &[])
+    }
+
+    /// An explicit topology. A farm marked mTLS makes the other farms TLS-only (layout
+    /// option 2); without farms the default two-node farm is used. `extra_xsps` are XSP
+    /// nodes outside any farm; `planned` are other nodes (AS, NS, …) that get an address,
+    /// a DNS name and a certificate.
+    pub fn from_parts(
+        domain: &str,
+        sites: Vec<String>,
+        mut farms: Vec<TopoFarm>,
+        lbs: Vec<TopoLb>,
+        records: Vec<TopoRecord>,
+        planned: &[(String, Role)],
+    ) -> Self {
+        if farms.is_empty() {
+            farms.push(farm("webex", None, &["xsp1", "xsp2"], Farm::Combined));
+        }
+        if farms.iter().any(|f| f.kind == Farm::Mtls) {
+            for f in farms.iter_mut().filter(|f| f.kind == Farm::Combined) {
+                f.kind = Farm::Tls;
+            }
+        }
+        Self::build(domain, sites, farms, lbs, records, planned)
+    }
+
+    fn build(
+        domain: &str,
+        sites: Vec<String>,
+        farms: Vec<TopoFarm>,
+        lbs: Vec<TopoLb>,
+        records: Vec<TopoRecord>,
+        planned: &[(String, Role)],
+    ) -> Self {
         let node = |name: &str, role, implemented| TopoNode {
             name: name.to_string(),
             role,
@@ -85,38 +246,43 @@ impl Topology {
             hosts: Vec::new(),
             farm: Farm::Combined,
         };
-        let xsp = |name: &str, farm| TopoNode {
-            farm,
-            ..node(name, Role::Xsp, true)
-        };
         let cloud = |name: &str, host: &str| TopoNode {
             hosts: vec![host.to_string()],
             ..node(name, Role::Cloud, true)
         };
+        let mut nodes = vec![node("dns", Role::Dns, true)];
+        for f in &farms {
+            for n in &f.nodes {
+                if !nodes.iter().any(|x| &x.name == n) {
+                    nodes.push(TopoNode {
+                        farm: f.kind,
+                        ..node(n, Role::Xsp, true)
+                    });
+                }
+            }
+        }
+        for lb in &lbs {
+            nodes.push(node(&lb.name, Role::Lb, true));
+        }
+        for (name, role) in planned {
+            if !nodes.iter().any(|x| &x.name == name) {
+                let implemented = *role == Role::Xsp;
+                nodes.push(node(name, *role, implemented));
+            }
+        }
+        nodes.extend([
+            cloud("ci-us-a", "idbroker.webex.com"),
+            cloud("ci-eu", "idbroker-eu.webex.com"),
+            cloud("ci-us-b", "idbroker-b-us.webex.com"),
+            cloud("idp-proxy", "broadworks-idp-proxy-a.wbx2.com"),
+        ]);
         Self {
             domain: domain.to_ascii_lowercase(),
-            nodes: match layout {
-                XspLayout::Option1 => vec![
-                    node("dns", Role::Dns, true),
-                    xsp("xsp1", Farm::Combined),
-                    xsp("xsp2", Farm::Combined),
-                ],
-                XspLayout::Option2 => vec![
-                    node("dns", Role::Dns, true),
-                    xsp("xsp1", Farm::Tls),
-                    xsp("xsp2", Farm::Tls),
-                    xsp("xsp-mtls1", Farm::Mtls),
-                    xsp("xsp-mtls2", Farm::Mtls),
-                ],
-            }
-            .into_iter()
-            .chain([
-                cloud("ci-us-a", "idbroker.webex.com"),
-                cloud("ci-eu", "idbroker-eu.webex.com"),
-                cloud("ci-us-b", "idbroker-b-us.webex.com"),
-                cloud("idp-proxy", "broadworks-idp-proxy-a.wbx2.com"),
-            ])
-            .collect(),
+            nodes,
+            sites,
+            farms,
+            lbs,
+            records,
         }
     }
 
@@ -134,6 +300,22 @@ impl Topology {
     /// A node's own FQDN: `<name>.<domain>`.
     pub fn fqdn(&self, node: &str) -> String {
         format!("{node}.{}", self.domain)
+    }
+
+    /// A name as written in a topology: fully qualified when it ends with the lab zone (or
+    /// a trailing dot), else relative to it.
+    pub fn qualify(&self, name: &str) -> String {
+        let n = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.ends_with('.') || n == self.domain || n.ends_with(&format!(".{}", self.domain)) {
+            n
+        } else if self.nodes.iter().any(|x| x.name == n) {
+            self.fqdn(&n)
+        } else if n.contains('.') && !n.ends_with(".local") {
+            // Another zone (`webex.com`): as written.
+            n
+        } else {
+            format!("{n}.{}", self.domain)
+        }
     }
 
     /// The farm name Webex cloud services use: A records with every XSP address.
@@ -168,6 +350,75 @@ impl Topology {
         self.nodes.iter().filter(|n| n.role == Role::Xsp)
     }
 
+    /// The load balancers in front of `farm`.
+    pub fn lbs_of(&self, farm: &str) -> impl Iterator<Item = &TopoLb> {
+        self.lbs.iter().filter(move |l| l.farm == farm)
+    }
+
+    /// The farm a node belongs to.
+    pub fn farm_of(&self, node: &str) -> Option<&TopoFarm> {
+        self.farms
+            .iter()
+            .find(|f| f.nodes.iter().any(|n| n == node))
+    }
+
+    /// Where clients of the TLS farms enter, in order: each farm's load balancers, or its
+    /// nodes when it has none. XSPs outside any farm come last.
+    pub fn front_doors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in self.farms.iter().filter(|f| f.kind != Farm::Mtls) {
+            let lbs: Vec<_> = self.lbs_of(&f.name).map(|l| l.name.clone()).collect();
+            if lbs.is_empty() {
+                out.extend(f.nodes.iter().cloned());
+            } else {
+                out.extend(lbs);
+            }
+        }
+        for n in self.xsp_nodes() {
+            if n.farm != Farm::Mtls && self.farm_of(&n.name).is_none() {
+                out.push(n.name.clone());
+            }
+        }
+        out
+    }
+
+    /// Extra names a node's certificate must carry: the farm names for XSPs, the names
+    /// of LBs that pass TLS through to it, and every explicit record that points at it.
+    pub fn certificate_names(&self, node: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(n) = self.nodes.iter().find(|n| n.name == node) else {
+            return out;
+        };
+        match (n.role, n.farm) {
+            (Role::Xsp, Farm::Mtls) => out.push(self.mtls_xsp_fqdn()),
+            (Role::Xsp, _) | (Role::Lb, _) => {
+                out.push(self.cloud_xsp_fqdn());
+                out.push(self.app_xsp_fqdn());
+            }
+            _ => {}
+        }
+        if n.role == Role::Xsp
+            && let Some(f) = self.farm_of(node)
+        {
+            for lb in self.lbs_of(&f.name).filter(|l| l.passthrough) {
+                out.push(self.fqdn(&lb.name));
+            }
+        }
+        for r in &self.records {
+            let points = match &r.data {
+                TopoRecordData::A(targets) => targets.iter().any(|t| t == node),
+                TopoRecordData::Cname(t) => t == node || *t == self.fqdn(node),
+                TopoRecordData::Srv(_) => false,
+            };
+            if points {
+                out.push(self.qualify(&r.name));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Assigns addresses to every node.
     pub fn plan(&self, host: Host, ports: Ports) -> Result<AddressPlan, PlanError> {
         self.nodes
@@ -197,26 +448,109 @@ impl Topology {
                 out.push((self.mtls_xsp_fqdn(), v4(p.ip)));
             }
         }
-        let xsps: Vec<_> = self
-            .tls_xsp_nodes()
-            .filter_map(|n| plan.node(&n.name))
+        let doors: Vec<_> = self
+            .front_doors()
+            .into_iter()
+            .filter_map(|n| plan.node(&n))
             .collect();
-        for xsp in &xsps {
-            out.push((self.cloud_xsp_fqdn(), v4(xsp.ip)));
+        for door in &doors {
+            out.push((self.cloud_xsp_fqdn(), v4(door.ip)));
         }
-        for (i, xsp) in xsps.iter().enumerate() {
-            let port = xsp.addr("https").map_or(443, |a| a.port());
+        for (i, door) in doors.iter().enumerate() {
+            let port = door.addr("https").map_or(443, |a| a.port());
             let priority = 10 * (i as u16 + 1);
             out.push((
                 format!("_xsi-client._tcp.{}", self.app_xsp_fqdn()),
-                RecordData::Srv(Srv::new(priority, 10, port, self.fqdn(&xsp.name))),
+                RecordData::Srv(Srv::new(priority, 10, port, self.fqdn(&door.name))),
             ));
         }
-        if let Some(first) = xsps.first() {
+        if let Some(first) = doors.first() {
             // Fallback for clients without SRV: exactly one address, as the guide requires.
             out.push((self.app_xsp_fqdn(), v4(first.ip)));
         }
+        self.apply_explicit(plan, &mut out);
         out
+    }
+
+    /// Explicit records replace the conventional ones of the same name.
+    fn apply_explicit(&self, plan: &AddressPlan, out: &mut Vec<(String, RecordData)>) {
+        let names: Vec<String> = self.records.iter().map(|r| self.qualify(&r.name)).collect();
+        out.retain(|(n, _)| !names.contains(n));
+        for (r, name) in self.records.iter().zip(names) {
+            match &r.data {
+                TopoRecordData::A(targets) => {
+                    for t in targets {
+                        let ip = plan
+                            .node(t)
+                            .map(|n| n.ip)
+                            .or_else(|| t.parse::<IpAddr>().ok());
+                        if let Some(ip) = ip {
+                            out.push((
+                                name.clone(),
+                                match ip {
+                                    IpAddr::V4(a) => RecordData::A(a),
+                                    IpAddr::V6(a) => RecordData::Aaaa(a),
+                                },
+                            ));
+                        }
+                    }
+                }
+                TopoRecordData::Srv(targets) => {
+                    for (target, priority, weight, port) in targets {
+                        let node = plan.node(target);
+                        let fqdn = match node {
+                            Some(_) => self.fqdn(target),
+                            None => self.qualify(target),
+                        };
+                        // Port 443 means "the HTTPS listener": where the node (or the first
+                        // node behind the name) really listens.
+                        let real = node
+                            .or_else(|| self.first_node_named(plan, &fqdn))
+                            .and_then(|n| n.addr("https"))
+                            .map(|a| a.port());
+                        let port = match (port, real) {
+                            (443, Some(p)) => p,
+                            (p, _) => *p,
+                        };
+                        out.push((
+                            name.clone(),
+                            RecordData::Srv(Srv::new(*priority, *weight, port, fqdn)),
+                        ));
+                    }
+                }
+                TopoRecordData::Cname(target) => {
+                    let t = match plan.node(target) {
+                        Some(_) => self.fqdn(target),
+                        None => self.qualify(target),
+                    };
+                    out.push((name.clone(), RecordData::Cname(t)));
+                }
+            }
+        }
+    }
+
+    /// The first lab node an explicit A record of `fqdn` names.
+    fn first_node_named<'p>(
+        &self,
+        plan: &'p AddressPlan,
+        fqdn: &str,
+    ) -> Option<&'p bwlab_core::addr::NodePlan> {
+        self.records
+            .iter()
+            .filter(|r| self.qualify(&r.name) == fqdn)
+            .find_map(|r| match &r.data {
+                TopoRecordData::A(t) => t.iter().find_map(|n| plan.node(n)),
+                _ => None,
+            })
+    }
+}
+
+fn farm(name: &str, site: Option<&str>, nodes: &[&str], kind: Farm) -> TopoFarm {
+    TopoFarm {
+        name: name.to_owned(),
+        site: site.map(str::to_owned),
+        nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
+        kind,
     }
 }
 

@@ -1,5 +1,5 @@
 //! `bwlab run`: exit codes, the matrix, JUnit XML and JSON, over tiny scenarios that run in
-//! about a second of real time.
+//! well under a second (paused tokio time).
 
 use std::process::{Command, Output};
 
@@ -35,9 +35,10 @@ timeline:
 ";
 
 const SKIPS: &str = "\
-name: behind load balancers
+name: a node role the lab does not run yet
 profiles: [r24]
-topology: dual-site
+topology:
+  nodes: [{name: nps1, role: nps}]
 sut: {reference: webex-app}
 ";
 
@@ -66,7 +67,7 @@ fn passing_failing_and_skipped_scenarios() {
     assert!(stderr.contains("[1/2] passes [r24]"), "{stderr}");
     assert!(stdout.contains("SCENARIO"), "{stdout}");
     assert!(
-        stdout.contains("unsupported: topology dual-site"),
+        stdout.contains("unsupported: node nps1 (role nps)"),
         "{stdout}"
     );
     assert!(
@@ -105,7 +106,7 @@ fn passing_failing_and_skipped_scenarios() {
         page.contains("<svg") && page.contains("marker-end"),
         "{page}"
     );
-    assert!(page.contains("unsupported: topology dual-site"));
+    assert!(page.contains("unsupported: node nps1 (role nps)"));
 
     // JSON on stdout.
     let out = bwlab()

@@ -84,6 +84,47 @@ impl std::fmt::Display for CaId {
     }
 }
 
+impl std::str::FromStr for CaId {
+    type Err = PkiError;
+
+    /// The kebab-case names of [`CaId::as_str`], plus `webex-ca` (the scenario files' name
+    /// for the Webex client chain).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("webex-ca") {
+            return Ok(CaId::WebexClient);
+        }
+        CaId::ALL
+            .into_iter()
+            .find(|id| id.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| PkiError::InvalidConfig(format!("unknown certificate authority {s:?}")))
+    }
+}
+
+/// A self-signed CA certificate whose key is thrown away: a trust list holding only this
+/// certificate trusts nothing. Generated once per process.
+///
+/// rustls refuses an empty trust list, so a lab server whose configured anchors were all
+/// removed (the "missing trust anchor" drift) still asks for client certificates, and then
+/// refuses every one of them with `UnknownIssuer`, as a server with an empty trust store
+/// does.
+pub fn trust_nothing_anchor() -> Result<CertificateDer<'static>, PkiError> {
+    static ANCHOR: std::sync::OnceLock<CertificateDer<'static>> = std::sync::OnceLock::new();
+    if let Some(a) = ANCHOR.get() {
+        return Ok(a.clone());
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut params = ca_params(
+        "bwlab Empty Trust Store (trusts nothing)",
+        None,
+        now - time::Duration::days(3650),
+        now + time::Duration::days(3650),
+    );
+    params.use_authority_key_identifier_extension = false;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let cert = params.self_signed(&key)?.der().clone();
+    Ok(ANCHOR.get_or_init(|| cert).clone())
+}
+
 /// A generated authority: its certificates and the key of the issuing level.
 pub(crate) struct Authority {
     pub(crate) id: CaId,

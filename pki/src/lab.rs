@@ -219,6 +219,23 @@ impl LabPki {
         self.ca_chain(CaId::WebexClient).to_vec()
     }
 
+    /// `anchors` without any certificate of the authority `ca` (its root and every
+    /// intermediate): the "missing trust anchor" drift, e.g.
+    /// `pki.trust_anchors_without(&pki.webex_trust_anchors(), CaId::WebexClient)` (empty) or
+    /// `pki.trust_anchors_without(&pki.lab_trust_bundle(), CaId::IdenTrust)`. Order is kept.
+    pub fn trust_anchors_without(
+        &self,
+        anchors: &[CertificateDer<'static>],
+        ca: CaId,
+    ) -> Vec<CertificateDer<'static>> {
+        let chain = self.ca_chain(ca);
+        anchors
+            .iter()
+            .filter(|a| !chain.contains(a))
+            .cloned()
+            .collect()
+    }
+
     /// The Webex client certificate (`bwcticlient.webex.com`, clientAuth + BroadWorks OID, no
     /// SAN), chained leaf → `Internal Private TLS SubCA`.
     pub fn webex_client(&self) -> &Identity {

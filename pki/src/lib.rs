@@ -66,7 +66,7 @@ mod tls;
 mod verify;
 
 pub use bad::{BadCert, BadIdentity, CertRole, UnknownBadCert};
-pub use ca::CaId;
+pub use ca::{CaId, trust_nothing_anchor};
 pub use certs::{
     BROADWORKS_CLIENT_OID, DEFAULT_DEVICE_MODEL, Identity, MacAddress, WEBEX_CLIENT_CN,
     device_common_name, mac_from_cert, mac_from_subject,

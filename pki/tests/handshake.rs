@@ -284,6 +284,41 @@ async fn webex_client_is_accepted_with_only_the_root_as_anchor() {
 }
 
 #[tokio::test]
+async fn removing_the_webex_anchor_trusts_nothing_and_refuses_the_webex_client() {
+    let pki = pki();
+    let anchors = pki.webex_trust_anchors();
+    let ca: CaId = "webex-ca".parse().expect("scenario name");
+    assert_eq!(ca, CaId::WebexClient);
+    assert_eq!("godaddy-g2".parse::<CaId>().unwrap(), CaId::GoDaddyG2);
+    assert!("nobody".parse::<CaId>().is_err());
+    assert!(pki.trust_anchors_without(&anchors, ca).is_empty());
+    let bundle = pki.lab_trust_bundle();
+    let without = pki.trust_anchors_without(&bundle, CaId::IdenTrust);
+    assert_eq!(without.len(), bundle.len() - 1);
+    assert!(!without.contains(pki.ca_root(CaId::IdenTrust)));
+    // An empty list is refused by rustls; the placeholder trusts nothing instead.
+    let nothing = bwlab_pki::trust_nothing_anchor().expect("anchor");
+    assert_eq!(
+        bwlab_pki::trust_nothing_anchor().unwrap(),
+        nothing,
+        "generated once"
+    );
+    let server = mtls_server(ClientAuth::Required(ClientAuthPolicy::broadworks(vec![
+        nothing,
+    ])));
+    let client =
+        client_config(&lab_client().with_identity(pki.webex_client().clone())).expect("client");
+    let err = handshake(server, client, "xsp1.lab.example")
+        .await
+        .server
+        .expect_err("refused");
+    assert!(
+        matches!(client_cert_error(&err), CertificateError::UnknownIssuer),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn missing_client_cert_is_refused_when_required() {
     let client = client_config(&lab_client()).expect("client");
     let out = handshake(mtls_server(webex_required()), client, "xsp1.lab.example").await;

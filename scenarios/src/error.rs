@@ -100,22 +100,7 @@ impl std::error::Error for Diagnostics {}
 /// The candidate closest to `word`, if it is close enough to be a likely typo: at most a
 /// third of the word's length in edits (at least one), where a transposition counts as one
 /// edit and case and `-`/`_` differences are free.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
-    let word_n = norm(word);
-    let limit = (word.chars().count() / 3).max(1);
-    let mut best: Option<(usize, &'a str)> = None;
-    for c in candidates {
-        let d = strsim::osa_distance(&word_n, &norm(c));
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    best.map(|(_, c)| c)
-}
+pub use bwlab_yaml::de::did_you_mean;
 
 #[cfg(test)]
 mod tests {

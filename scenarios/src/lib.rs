@@ -40,7 +40,6 @@ mod load;
 pub mod scenario;
 mod schema;
 pub mod timeline;
-mod tree;
 pub mod value;
 
 use std::path::{Path, PathBuf};

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::check::{self, Decoded};
-use crate::de::{Ctx, Found, NodeDe, PathLink, Step, hint_for};
+use crate::de::{Ctx, Found, NodeDe, PathLink, Step, hint_for, report};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::scenario::Scenario;
-use crate::tree::{Kind, Node, parse};
+use bwlab_yaml::tree::{self, Kind, Node};
 
 /// Files larger than this are refused before parsing (scenarios are a few KB).
 const MAX_FILE_BYTES: usize = 4 << 20;
@@ -70,7 +70,7 @@ pub fn parse_str_with(
             None,
         ));
     }
-    let tree = parse(src).map_err(|e| {
+    let tree = tree::parse_file(src, "a scenario file").map_err(|e| {
         Diagnostics(vec![Diagnostic {
             file: file.to_path_buf(),
             line: e.line.max(1),
@@ -82,7 +82,7 @@ pub fn parse_str_with(
             ),
         }])
     })?;
-    let ctx = Ctx::default();
+    let ctx = crate::de::ctx();
     let decoded = decode(&tree, &ctx);
     let issues = check::check(&decoded, options);
     for i in issues {
@@ -95,7 +95,7 @@ pub fn parse_str_with(
                 .unwrap_or_else(|| tree.locate(&i.path)),
             false => tree.locate(&i.path),
         };
-        ctx.report(node, i.path, i.message, i.hint);
+        report(&ctx, node, i.path, i.message, i.hint);
     }
     let mut errors = ctx.errors.into_inner();
     if errors.is_empty()
@@ -164,7 +164,8 @@ fn list<T: DeserializeOwned>(node: &Node<'_>, key: &str, ctx: &Ctx) -> Vec<(usiz
             .collect(),
         _ if node.is_null() => Vec::new(),
         _ => {
-            ctx.report(
+            report(
+                ctx,
                 node,
                 key.to_string(),
                 format!("expected a list, found {}", node.describe()),
@@ -180,7 +181,8 @@ fn list<T: DeserializeOwned>(node: &Node<'_>, key: &str, ctx: &Ctx) -> Vec<(usiz
 fn decode(tree: &Node<'_>, ctx: &Ctx) -> Decoded {
     let mut d = Decoded::default();
     let Kind::Map(entries) = &tree.kind else {
-        ctx.report(
+        report(
+            ctx,
             tree,
             "<root>".into(),
             format!(
@@ -205,7 +207,8 @@ fn decode(tree: &Node<'_>, ctx: &Ctx) -> Decoded {
             "faults" => d.faults = list(v, key, ctx),
             "timeline" => d.timeline = list(v, key, ctx),
             "expect" => d.expect = list(v, key, ctx),
-            _ => ctx.report(
+            _ => report(
+                ctx,
                 k,
                 key.to_string(),
                 format!("unknown key `{key}`"),
@@ -215,7 +218,8 @@ fn decode(tree: &Node<'_>, ctx: &Ctx) -> Decoded {
     }
     for required in ["name", "sut"] {
         if !entries.iter().any(|(k, _)| k.text() == Some(required)) {
-            ctx.report(
+            report(
+                ctx,
                 tree,
                 required.to_string(),
                 format!("missing required key `{required}`"),

@@ -1,46 +1,17 @@
 //! The two XSP layouts of the guide, seen from outside: option 1 (every node has TLS, mTLS
 //! and CTI) and option 2 (a TLS-only farm plus an mTLS-only farm).
 
+mod common;
+
 use std::net::SocketAddr;
+
+use common::{a_records, resolver};
+use hickory_resolver::proto::rr::{RData, RecordType};
 
 use bwlab::core::addr::Host;
 use bwlab::{Lab, XspLayout};
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::rr::{RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn resolver(addr: SocketAddr) -> TokioResolver {
-    let mut conn = ConnectionConfig::new(ProtocolConfig::Udp);
-    conn.port = addr.port();
-    let ns = NameServerConfig::new(addr.ip(), true, vec![conn]);
-    let cfg = ResolverConfig::from_parts(None, vec![], vec![ns]);
-    let mut b = TokioResolver::builder_with_config(cfg, TokioRuntimeProvider::default());
-    b.options_mut().cache_size = 0;
-    b.build().unwrap()
-}
-
-async fn a_records(r: &TokioResolver, name: &str) -> Vec<std::net::Ipv4Addr> {
-    let mut v: Vec<_> = r
-        .lookup(name, RecordType::A)
-        .await
-        .map(|l| {
-            l.answers()
-                .iter()
-                .filter_map(|r| match &r.data {
-                    RData::A(a) => Some(a.0),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 /// One Xsi-Events subscription over TLS with `identity` as the client certificate;
 /// `Err` when the handshake or the exchange fails.

@@ -6,53 +6,124 @@ use std::path::{Path, PathBuf};
 
 use bwlab::run::{Outcome, RunOptions, run_case};
 
-fn library(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios")
-        .join(file)
-}
-
-async fn run_library(file: &str, profile: &str) -> bwlab::run::CaseResult {
-    let path = library(file);
-    let scenario = bwlab::scenario::parse_file(&path).unwrap();
-    run_case(&scenario, Some(&path), profile, &RunOptions::default()).await
-}
-
-async fn assert_passes(file: &str) {
-    for profile in ["r22", "r23", "r24"] {
-        let r = run_library(file, profile).await;
-        assert_eq!(
-            r.outcome,
-            Outcome::Pass,
-            "{file} on {profile}:\n{}\nlog:\n{}",
-            r.outcome.message(),
-            r.log.join("\n")
-        );
+/// Every file of the scenario library passes on each of its profiles (r22, r23, r24, and
+/// r22-unpatched where a file lists it).
+#[tokio::test]
+async fn the_whole_library_passes_on_its_profiles() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "the library has {} files", files.len());
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for path in &files {
+        let scenario = bwlab::scenario::parse_file(path).unwrap();
+        for profile in bwlab::run::scenario_profiles(&scenario) {
+            cases += 1;
+            let r = run_case(&scenario, Some(path), &profile, &RunOptions::default()).await;
+            if !r.outcome.is_pass() {
+                failures.push(format!(
+                    "{} [{profile}]: {}\nlog:\n{}",
+                    path.display(),
+                    r.outcome.message(),
+                    r.log.join("\n")
+                ));
+            }
+        }
     }
-}
-
-#[tokio::test(start_paused = true)]
-async fn dropped_heartbeats_reinit_passes_on_r22_r23_r24() {
-    assert_passes("dropped-heartbeats-reinit.yaml").await;
-}
-
-#[tokio::test(start_paused = true)]
-async fn srv_failover_and_nxdomain_passes_on_r22_r23_r24() {
-    assert_passes("srv-failover-and-nxdomain.yaml").await;
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases did not pass:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn unsupported_features_are_skipped_with_the_reason() {
-    let r = run_library("dual-site-failover-app.yaml", "r24").await;
+    let src = r#"
+name: not yet
+topology:
+  nodes: [{name: nps1, role: nps}]
+sut: {reference: webex-app}
+"#;
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let r = run_case(&scenario, None, "r24", &RunOptions::default()).await;
     assert_eq!(
         r.outcome,
-        Outcome::Skip("unsupported: topology dual-site".into())
+        Outcome::Skip("unsupported: node nps1 (role nps)".into())
     );
-    let r = run_library("xsp-clock-skew.yaml", "r24").await;
+    let src = r#"
+name: http fault on an LB
+topology: dual-site
+sut: {reference: webex-app}
+faults:
+  - {on: lb-site-a, http_status: {status: 503}}
+"#;
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let r = run_case(&scenario, None, "r24", &RunOptions::default()).await;
     assert_eq!(
         r.outcome,
-        Outcome::Skip("unsupported: fault clock_skew".into())
+        Outcome::Skip("unsupported: HTTP fault http_status on a load balancer".into())
     );
+}
+
+/// The library API without a scenario file: a lab from a built-in topology, a reference
+/// client, a fault, and expectations awaited on the journal.
+#[tokio::test(start_paused = true)]
+async fn a_test_drives_a_dual_site_lab_and_awaits_expectations() {
+    use bwlab::reference::{WebexApp, WebexAppOptions};
+    use bwlab::scenario::Expectation;
+    use bwlab::scenario::expect::ChannelMatch;
+    use std::time::Duration;
+
+    let lab = bwlab::Lab::builder()
+        .topology(bwlab::Topology::dual_site("lab.example"))
+        .start()
+        .await
+        .unwrap();
+    let password = lab
+        .data()
+        .find_user("alice@lab.example")
+        .unwrap()
+        .password_state()
+        .portal;
+    let app = WebexApp::sign_in(&lab, "alice", &password, WebexAppOptions::default())
+        .await
+        .unwrap();
+    let via = |lb: &str| Expectation {
+        channel_open: Some(ChannelMatch {
+            user: "alice".into(),
+            via: Some(lb.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    bwlab::run::await_expectation(&lab, &via("lb-site-a"), 0, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // Site A's load balancer dies: two heartbeats fail, the channel moves to site B.
+    let since = lab.journal().next_seq();
+    lab.lb("lb-site-a")
+        .unwrap()
+        .net_faults()
+        .add(bwlab::net::faults::ToxicRule::new(
+            bwlab::net::faults::Toxic::ResetPeer { timeout: 0 },
+        ));
+    bwlab::run::await_expectation(&lab, &via("lb-site-b"), since, Duration::from_secs(90))
+        .await
+        .unwrap();
+    // And it was not there before.
+    let err = bwlab::run::await_expectation(&lab, &via("lb-site-b"), u64::MAX, Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert!(err.contains("0 matching entries"), "{err}");
+    app.stop().await;
+    lab.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -80,8 +151,7 @@ timeline:
     assert!(msg.contains("node=xsp1 (want xsp2)"), "{msg}");
 }
 
-/// `single-xsp` is the two-node lab with xsp2 out of the farm names: with xsp1 down the App
-/// has nowhere else to go.
+/// `single-xsp` is one XSP: with xsp1 down the App has nowhere else to go.
 #[tokio::test(start_paused = true)]
 async fn single_xsp_publishes_only_xsp1() {
     let src = r#"
@@ -109,4 +179,37 @@ expect:
         r.outcome.message(),
         r.log.join("\n")
     );
+}
+
+/// Releases without the CI token-validation patch: the IdP proxy fetches the App's
+/// BroadWorks token from the mTLS AuthService (the mTLS farm in option 2, the XSP's mTLS
+/// interface in option 1), and the App signs in either way.
+#[tokio::test(start_paused = true)]
+async fn the_app_gets_its_token_from_the_mtls_authservice_on_r22_unpatched() {
+    for topology in ["option1", "option2"] {
+        let src = format!(
+            r#"
+name: sign-in without CI token validation
+profiles: [r22-unpatched]
+topology: {topology}
+sut: {{reference: webex-app, user: alice}}
+timeline:
+  - at: 0s
+    sut: sign-in
+  - within: 20s
+    expect:
+      - {{token: {{user: alice}}}}
+      - {{channel_open: {{user: alice}}}}
+"#
+        );
+        let scenario = bwlab::scenario::parse_str(&src, "inline.yaml").unwrap();
+        let r = run_case(&scenario, None, "r22-unpatched", &RunOptions::default()).await;
+        assert_eq!(
+            r.outcome,
+            Outcome::Pass,
+            "{topology}: {}\n{}",
+            r.outcome.message(),
+            r.log.join("\n")
+        );
+    }
 }

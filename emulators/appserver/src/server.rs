@@ -225,6 +225,40 @@ impl AppServer {
             .commit();
     }
 
+    /// Changes the `callControlApplicationName` of a registered instance while it runs (the
+    /// configuration-drift fault, and its revert). Subscriptions created through the instance
+    /// from now on carry the new name; events of subscriptions tagged with another name are no
+    /// longer routed to its channels (they are lost, journalled with
+    /// `lost=call_control_application_name`). Its open channels stay. False when `id` is not
+    /// registered.
+    pub fn rename_events_app(&self, id: EventsAppId, call_control_application_name: &str) -> bool {
+        let node = {
+            let mut apps = self.inner.apps.write();
+            let Some(old) = apps.get(&id) else {
+                return false;
+            };
+            let app = Arc::new(App {
+                id,
+                node: old.node.clone(),
+                name: call_control_application_name.into(),
+                sink: old.sink.clone(),
+            });
+            let node = app.node.clone();
+            apps.insert(id, app);
+            node
+        };
+        self.inner
+            .journal
+            .record(
+                self.inner.node.clone(),
+                Kind::Lab,
+                format!("Xsi-Events on {node} renamed to {call_control_application_name}"),
+            )
+            .attr("events_app", id.to_string())
+            .commit();
+        true
+    }
+
     /// The `callControlApplicationName` of a registered instance.
     pub fn events_app_name(&self, id: EventsAppId) -> Option<Arc<str>> {
         self.inner.apps.read().get(&id).map(|a| a.name.clone())

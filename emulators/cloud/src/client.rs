@@ -31,6 +31,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Upstream {
     pub url: HttpsUrl,
     pub connect: Option<SocketAddr>,
+    /// Further addresses of the same farm, tried in order when one fails (TCP/TLS error,
+    /// no answer within `timeout`, or 5xx), as Webex microservices move to the next IP.
+    pub fallback: Vec<SocketAddr>,
     pub tls: Arc<ClientConfig>,
     pub timeout: Duration,
 }
@@ -61,21 +64,7 @@ impl Upstream {
         headers: &[(&str, String)],
         body: Bytes,
     ) -> Result<Reply, String> {
-        match tokio::time::timeout(self.timeout, self.send_inner(method, path, headers, body)).await
-        {
-            Ok(r) => r,
-            Err(_) => Err(format!("no response within {:?}", self.timeout)),
-        }
-    }
-
-    async fn send_inner(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, String)],
-        body: Bytes,
-    ) -> Result<Reply, String> {
-        let addr = match self.connect {
+        let first = match self.connect {
             Some(a) => a,
             None => tokio::net::lookup_host((self.url.host.as_str(), self.url.port))
                 .await
@@ -83,6 +72,35 @@ impl Upstream {
                 .next()
                 .ok_or_else(|| format!("{} has no address", self.url.host))?,
         };
+        let mut last = Err(String::new());
+        for (i, addr) in std::iter::once(first)
+            .chain(self.fallback.iter().copied().filter(|a| *a != first))
+            .enumerate()
+        {
+            let work = self.send_to(addr, method.clone(), path, headers, body.clone());
+            last = match tokio::time::timeout(self.timeout, work).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no response within {:?}", self.timeout)),
+            };
+            let failed = match &last {
+                Ok(reply) => reply.status >= 500,
+                Err(_) => true,
+            };
+            if !failed || i == self.fallback.len() {
+                break;
+            }
+        }
+        last
+    }
+
+    async fn send_to(
+        &self,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Reply, String> {
         let name = ServerName::try_from(self.url.host.clone())
             .map_err(|e| format!("bad server name {}: {e}", self.url.host))?;
         let tcp = tokio::net::TcpStream::connect(addr)
@@ -249,6 +267,7 @@ impl CiTokenInfoClient {
             upstream: Upstream {
                 url,
                 connect: None,
+                fallback: Vec::new(),
                 tls,
                 timeout: DEFAULT_TIMEOUT,
             },

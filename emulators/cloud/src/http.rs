@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bwlab_core::Kind;
+use bwlab_net::http_faults::{
+    self, ConnTrap, DribbleBody, HttpFaultAction, HttpFaultHit, HttpRequestInfo,
+};
 use bwlab_pki::rustls::ServerConfig;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
@@ -51,7 +54,12 @@ pub(crate) struct HostCtx {
     pub role: Role,
     /// Transport faults under this host's listener.
     pub net_faults: bwlab_net::faults::NetFaults,
+    /// HTTP faults per route on this host's requests.
+    pub http_faults: bwlab_net::http_faults::HttpFaults,
 }
+
+/// A whole JSON answer, or one dribbled by a `chunked_dribble` fault.
+pub(crate) type CloudBody = Either<Full<Bytes>, DribbleBody>;
 
 /// A request read in full.
 pub(crate) struct Req {
@@ -179,12 +187,17 @@ async fn serve_connection(
         Ok(Err(e)) => return journal_tls_failure(&shared, &host, peer, &e.to_string()),
         Err(_) => return journal_tls_failure(&shared, &host, peer, "handshake timed out"),
     };
+    // HTTP faults that break the connection act above TLS, where hyper writes.
+    let (tls, trap) = http_faults::trap(tls, |tls| {
+        http_faults::reset_on_drop(tls.get_ref().0.get_ref());
+    });
     let svc_shared = Arc::clone(&shared);
     let svc_host = Arc::clone(&host);
     let service = service_fn(move |req: Request<Incoming>| {
         let shared = Arc::clone(&svc_shared);
         let host = Arc::clone(&svc_host);
-        async move { Ok::<_, Infallible>(handle(shared, host, peer, req).await) }
+        let trap = trap.clone();
+        async move { Ok::<_, Infallible>(handle(shared, host, peer, trap, req).await) }
     });
     let timeouts = bwlab_net::HttpTimeouts {
         header_read: HEADER_READ_TIMEOUT,
@@ -197,8 +210,9 @@ async fn handle(
     shared: Arc<Shared>,
     host: Arc<HostCtx>,
     peer: SocketAddr,
+    trap: ConnTrap,
     req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Response<CloudBody> {
     let (parts, body) = req.into_parts();
     let path = parts
         .uri
@@ -206,8 +220,100 @@ async fn handle(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
     let summary_path = path.split('?').next().unwrap_or("/").to_owned();
-    let out = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(b) => {
+    let hit = if host.http_faults.is_empty() {
+        None
+    } else {
+        host.http_faults.check(&HttpRequestInfo {
+            method: parts.method.as_str(),
+            path: &summary_path,
+            user: None,
+            host: Some(&host.host),
+            peer: Some(peer),
+        })
+    };
+    if let Some(h) = &hit {
+        if let Some(cf) = h.conn_fault() {
+            // Never sent: the connection carries the fault out instead.
+            trap.arm(cf);
+            let fault = h.action.name();
+            shared
+                .journal
+                .record(
+                    host.role.node(),
+                    Kind::Http,
+                    format!(
+                        "{} https://{}{} → {fault}",
+                        parts.method, host.host, summary_path
+                    ),
+                )
+                .peer(peer)
+                .attr("host", host.host.clone())
+                .attr("method", parts.method.to_string())
+                .attr("path", summary_path)
+                .attr("fault", fault)
+                .attr("fault_id", h.id.0.to_string())
+                .commit();
+            return Response::new(Either::Left(Full::new(Bytes::new())));
+        }
+        if !h.delay.is_zero() {
+            tokio::time::sleep(h.delay).await;
+        }
+    }
+    let collected = Limited::new(body, MAX_BODY_BYTES).collect().await;
+    let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let mut raw: Option<(Bytes, &'static str)> = None;
+    let out = match (&hit, collected) {
+        (
+            Some(HttpFaultHit {
+                action: HttpFaultAction::Status { status, body, .. },
+                ..
+            }),
+            _,
+        ) => {
+            let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if let Some(v) = hit
+                .as_ref()
+                .and_then(HttpFaultHit::retry_after_header)
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+            {
+                extra.push((RETRY_AFTER, v));
+            }
+            if let Some(b) = body {
+                let t = b.trim_start();
+                let ct = if t.starts_with('{') || t.starts_with('[') {
+                    "application/json;charset=UTF-8"
+                } else if t.starts_with('<') {
+                    "application/xml;charset=UTF-8"
+                } else {
+                    "text/plain;charset=UTF-8"
+                };
+                raw = Some((Bytes::from(b.clone()), ct));
+            }
+            let reason = code.canonical_reason().unwrap_or("error");
+            Out::error(
+                code,
+                &reason.to_ascii_lowercase().replace(' ', "_"),
+                format!("injected HTTP fault: {} {reason}", code.as_u16()),
+            )
+        }
+        (
+            Some(HttpFaultHit {
+                action: HttpFaultAction::Redirect { location, status },
+                ..
+            }),
+            _,
+        ) => {
+            if let Ok(v) = HeaderValue::from_str(location) {
+                extra.push((LOCATION, v));
+            }
+            raw = Some((Bytes::new(), ""));
+            let code = StatusCode::from_u16(*status)
+                .ok()
+                .filter(StatusCode::is_redirection)
+                .unwrap_or(StatusCode::FOUND);
+            Out::new(code, Value::Null, "redirect")
+        }
+        (_, Ok(b)) => {
             let req = Req {
                 method: parts.method.clone(),
                 path: summary_path.clone(),
@@ -219,7 +325,7 @@ async fn handle(
                 Role::Idp => crate::idp::route(&shared, &req).await,
             }
         }
-        Err(e) => {
+        (_, Err(e)) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
@@ -237,7 +343,13 @@ async fn handle(
             }
         }
     };
-    let text = serde_json::to_vec(&out.body).unwrap_or_else(|_| b"{}".to_vec());
+    let (text, content_type) = match raw {
+        Some((b, ct)) => (b, ct),
+        None => (
+            Bytes::from(serde_json::to_vec(&out.body).unwrap_or_else(|_| b"{}".to_vec())),
+            "application/json;charset=UTF-8",
+        ),
+    };
     let mut rec = shared
         .journal
         .record(
@@ -260,15 +372,30 @@ async fn handle(
     for (k, v) in out.attrs {
         rec = rec.attr(k, v);
     }
-    rec.body(Bytes::from(text.clone())).commit();
-    let mut resp = Response::new(Full::new(Bytes::from(text)));
+    if let Some(h) = &hit {
+        rec = rec
+            .attr("fault", h.action.name())
+            .attr("fault_id", h.id.0.to_string());
+    }
+    rec.body(text.clone()).commit();
+    let body = match &hit {
+        Some(HttpFaultHit {
+            action: HttpFaultAction::ChunkedDribble { chunks, total },
+            ..
+        }) => Either::Right(DribbleBody::new(text, *chunks, *total)),
+        _ => Either::Left(Full::new(text)),
+    };
+    let mut resp = Response::new(body);
     *resp.status_mut() = out.status;
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    if !content_type.is_empty() {
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
     resp.headers_mut()
         .insert("cache-control", HeaderValue::from_static("no-store"));
+    for (k, v) in extra {
+        resp.headers_mut().insert(k, v);
+    }
     resp
 }
 

@@ -132,6 +132,7 @@ impl Cloud {
             xsi_base_url: None,
             xsi_trust: Vec::new(),
             xsi_connect: None,
+            xsi_fallback: Vec::new(),
             xsi_timeout: DEFAULT_TIMEOUT,
             authservice: None,
             policy: None,
@@ -167,6 +168,7 @@ pub struct CloudBuilder<'a> {
     xsi_base_url: Option<String>,
     xsi_trust: Vec<CertificateDer<'static>>,
     xsi_connect: Option<SocketAddr>,
+    xsi_fallback: Vec<SocketAddr>,
     xsi_timeout: Duration,
     authservice: Option<AuthServiceTarget>,
     policy: Option<Arc<dyn PasswordPolicySource>>,
@@ -213,6 +215,13 @@ impl<'a> CloudBuilder<'a> {
     /// Connect to this address for Xsi instead of resolving the URL's host.
     pub fn xsi_connect(mut self, addr: SocketAddr) -> Self {
         self.xsi_connect = Some(addr);
+        self
+    }
+
+    /// Further addresses of the XSP farm (the rest of its A record), tried in order when
+    /// the first fails, for Xsi and AuthService alike.
+    pub fn xsi_fallback(mut self, addrs: Vec<SocketAddr>) -> Self {
+        self.xsi_fallback = addrs;
         self
     }
 
@@ -295,6 +304,7 @@ impl<'a> CloudBuilder<'a> {
                 Some(client::Upstream {
                     url,
                     connect: self.xsi_connect,
+                    fallback: self.xsi_fallback.clone(),
                     tls,
                     timeout: self.xsi_timeout,
                 })
@@ -321,6 +331,12 @@ impl<'a> CloudBuilder<'a> {
                 client::Upstream {
                     url,
                     connect: a.connect,
+                    // The farm's other addresses are its TLS interfaces: no use for mTLS.
+                    fallback: if a.mode == BwTokenMode::Mtls {
+                        Vec::new()
+                    } else {
+                        self.xsi_fallback.clone()
+                    },
                     tls,
                     timeout: self.xsi_timeout,
                 },
@@ -369,10 +385,16 @@ impl<'a> CloudBuilder<'a> {
             let addr = self.host_binds.get(&host).copied().unwrap_or(self.bind);
             let net_faults =
                 bwlab_net::faults::NetFaults::with_journal(0x5eed, journal.clone(), role.node());
+            let http_faults = bwlab_net::http_faults::HttpFaults::with_journal(
+                0x5eed,
+                journal.clone(),
+                role.node(),
+            );
             let ctx = http::HostCtx {
                 host: host.clone(),
                 role: role.clone(),
                 net_faults: net_faults.clone(),
+                http_faults: http_faults.clone(),
             };
             let l = http::Listener::bind(addr, tls, ctx, Arc::clone(&shared))
                 .await
@@ -394,6 +416,7 @@ impl<'a> CloudBuilder<'a> {
                 addr: l.local_addr,
                 idp: matches!(role, http::Role::Idp),
                 net_faults,
+                http_faults,
             });
             tasks.push(l.spawn(stop_rx.clone()));
         }
@@ -411,6 +434,7 @@ struct HostEntry {
     addr: SocketAddr,
     idp: bool,
     net_faults: bwlab_net::faults::NetFaults,
+    http_faults: bwlab_net::http_faults::HttpFaults,
 }
 
 /// The running cloud fakes. Dropping it stops accepting; [`shutdown`](Self::shutdown)
@@ -429,6 +453,16 @@ impl CloudHandle {
             .iter()
             .find(|h| h.host.eq_ignore_ascii_case(host))
             .map(|h| &h.net_faults)
+    }
+
+    /// HTTP faults per route on the requests of `host` (WireMock's vocabulary plus status
+    /// and redirect answers; see `bwlab_net::http_faults`). A status fault without a body
+    /// answers the host's JSON error shape (`{"error", "message"}`).
+    pub fn http_faults(&self, host: &str) -> Option<&bwlab_net::http_faults::HttpFaults> {
+        self.hosts
+            .iter()
+            .find(|h| h.host.eq_ignore_ascii_case(host))
+            .map(|h| &h.http_faults)
     }
 
     /// Admin/test API of the CI fake.

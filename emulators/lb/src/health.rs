@@ -7,7 +7,6 @@ use http_body_util::Empty;
 use hyper::Request;
 use hyper::header::HOST;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -75,7 +74,7 @@ fn record(shared: &Shared, backend: &Backend, probe: &Probe, result: Result<(), 
 
 async fn probe(shared: &Shared, backend: &Backend, probe: &Probe) -> Result<(), String> {
     match probe {
-        Probe::Tcp => TcpStream::connect(backend.spec.addr)
+        Probe::Tcp => crate::state::connect_from(shared.source_ip, backend.spec.addr)
             .await
             .map(drop)
             .map_err(|e| format!("connect to {}: {e}", backend.spec.addr)),

@@ -532,6 +532,7 @@ impl LbBuilder {
             self.redirect,
             client_tls,
             self.connect_timeout,
+            Some(addr.ip()).filter(|ip| !ip.is_unspecified()),
         ));
         let (stop_tx, stop) = watch::channel(false);
         let limits = bwlab_net::AcceptLimits {
@@ -550,6 +551,7 @@ impl LbBuilder {
                 let shared = Arc::clone(&conn_shared);
                 let stop = conn_stop.clone();
                 let acceptor = acceptor.clone();
+                let conn = shared.net_faults.wrap(conn, peer);
                 async move {
                     match acceptor {
                         Some(acceptor) => {
@@ -603,6 +605,13 @@ impl LbHandle {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Transport faults under the LB's listener (Toxiproxy vocabulary). A `reset_peer`
+    /// toxic with timeout 0 is how the lab takes an LB "down": every connection, open or
+    /// new, is reset until the toxic is removed.
+    pub fn net_faults(&self) -> &bwlab_net::faults::NetFaults {
+        &self.shared.net_faults
     }
 
     /// The LB's node name.

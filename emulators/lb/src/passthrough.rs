@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bwlab_core::Kind;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::Affinity;
@@ -12,7 +11,7 @@ use crate::state::Shared;
 
 pub(crate) async fn splice(
     shared: Arc<Shared>,
-    mut client: TcpStream,
+    mut client: bwlab_net::faults::ToxicStream,
     peer: SocketAddr,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -40,7 +39,7 @@ pub(crate) async fn splice(
     let backend = &shared.backends[index];
     let connected = tokio::time::timeout(
         shared.connect_timeout,
-        TcpStream::connect(backend.spec.addr),
+        crate::state::connect_from(shared.source_ip, backend.spec.addr),
     )
     .await;
     let mut upstream = match connected {

@@ -57,7 +57,7 @@ struct Upstreams(Mutex<HashMap<usize, SendRequest<Incoming>>>);
 pub(crate) async fn serve_connection(
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
-    tcp: TcpStream,
+    tcp: bwlab_net::faults::ToxicStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
@@ -316,7 +316,7 @@ pub(crate) async fn connect_tls(
         return Err("no TLS client configuration".to_owned());
     };
     let work = async {
-        let tcp = TcpStream::connect(backend.spec.addr)
+        let tcp = crate::state::connect_from(shared.source_ip, backend.spec.addr)
             .await
             .map_err(|e| format!("connect to {}: {e}", backend.spec.addr))?;
         let _ = tcp.set_nodelay(true);

@@ -124,6 +124,12 @@ pub(crate) struct Shared {
     clients: Mutex<HashMap<IpAddr, usize>>,
     pub client_tls: Option<Arc<ClientConfig>>,
     pub connect_timeout: Duration,
+    /// Transport faults (Toxiproxy-style) under the LB's listener: a dead LB is a
+    /// `reset_peer` toxic here.
+    pub net_faults: bwlab_net::faults::NetFaults,
+    /// Address backend connections come from: the LB's own, so the XSP sees (and
+    /// journals) the LB as its peer, as behind a real proxy.
+    pub source_ip: Option<IpAddr>,
 }
 
 impl Shared {
@@ -138,8 +144,13 @@ impl Shared {
         redirect: bool,
         client_tls: Option<Arc<ClientConfig>>,
         connect_timeout: Duration,
+        source_ip: Option<IpAddr>,
     ) -> Self {
+        let net_faults =
+            bwlab_net::faults::NetFaults::with_journal(0x5eed, journal.clone(), Arc::clone(&name));
         Shared {
+            net_faults,
+            source_ip,
             name,
             journal,
             backends,
@@ -220,6 +231,26 @@ fn remember<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, usize>, key: K
         map.remove(&old);
     }
     map.insert(key, v);
+}
+
+/// Opens a TCP connection to `addr` from `source` (any port) when given, so the backend sees
+/// the LB's address as the peer.
+pub(crate) async fn connect_from(
+    source: Option<IpAddr>,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
+    match source {
+        Some(ip) if ip.is_ipv4() == addr.is_ipv4() => {
+            let socket = if ip.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            socket.bind(std::net::SocketAddr::new(ip, 0))?;
+            socket.connect(addr).await
+        }
+        _ => tokio::net::TcpStream::connect(addr).await,
+    }
 }
 
 #[cfg(test)]

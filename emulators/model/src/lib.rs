@@ -71,7 +71,6 @@ pub mod push;
 pub mod services;
 pub mod spec;
 pub mod store;
-mod tree;
 pub mod tz;
 mod tz_data;
 pub mod user;

@@ -16,16 +16,15 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_saphyr::granit_parser::ScalarStyle;
 use time::OffsetDateTime;
 
-use crate::de::{Ctx, Found, NodeDe, PathLink, Step};
+use crate::de::{Ctx, Found, NodeDe, PathLink, Step, kind_of, yaml_kind};
 use crate::error::{ErrorKind, FieldPath, LabError, LabErrors, Seg, SourcePos, hint};
 use crate::ids::login_key;
 use crate::services::ServiceKind;
 use crate::spec::{AdminSpec, DeviceSpec, EnterpriseSpec, LabData, SystemSpec, UserSpec};
-use crate::tree::{Kind, Node, parse};
 use crate::validate::{Known, Model, validate};
+use bwlab_yaml::tree::{Kind, Node, ScalarStyle, SyntaxError, parse_file};
 
 /// Top-level keys of a lab file.
 const TOP_KEYS: &[&str] = &[
@@ -95,8 +94,8 @@ struct Origins<'a> {
 /// Decodes a lab file without semantic validation (types and field names only).
 pub fn parse_lab_yaml(src: &str, file_name: &str) -> Result<LabData, LabErrors> {
     let file: Arc<str> = file_name.into();
-    let tree = parse(src).map_err(|e| syntax_errors(&file, e))?;
-    let ctx = Ctx::default();
+    let tree = parse_file(src, "a lab file").map_err(|e| syntax_errors(&file, e))?;
+    let ctx = crate::de::ctx();
     let table = Table::extract(&tree, &ctx);
     let (data, _, _) = decode(&tree, table.as_ref(), &ctx);
     let errors = ctx.errors.into_inner();
@@ -112,8 +111,8 @@ pub fn parse_lab_yaml(src: &str, file_name: &str) -> Result<LabData, LabErrors> 
 /// Loads a lab file into a validated model.
 pub(crate) fn load(src: &str, file_name: &str, now: OffsetDateTime) -> Result<Model, LabErrors> {
     let file: Arc<str> = file_name.into();
-    let tree = parse(src).map_err(|e| syntax_errors(&file, e))?;
-    let ctx = Ctx::default();
+    let tree = parse_file(src, "a lab file").map_err(|e| syntax_errors(&file, e))?;
+    let ctx = crate::de::ctx();
     let table = Table::extract(&tree, &ctx);
     let (data, origins, known) = decode(&tree, table.as_ref(), &ctx);
     let result = validate(data, now, &known);
@@ -152,7 +151,7 @@ pub(crate) fn load(src: &str, file_name: &str, now: OffsetDateTime) -> Result<Mo
     }
 }
 
-fn syntax_errors(file: &Arc<str>, e: crate::tree::SyntaxError) -> LabErrors {
+fn syntax_errors(file: &Arc<str>, e: SyntaxError) -> LabErrors {
     LabErrors(vec![LabError {
         pos: Some(SourcePos {
             file: file.clone(),
@@ -174,7 +173,7 @@ fn found(file: &Arc<str>, f: Found) -> LabError {
         }),
         path: f.path,
         message: f.message,
-        kind: f.kind,
+        kind: kind_of(f.kind),
     }
 }
 
@@ -207,7 +206,11 @@ fn finish(mut errors: Vec<LabError>) -> LabErrors {
 }
 
 fn report(ctx: &Ctx, node: &Node<'_>, path: String, kind: ErrorKind, message: String) {
-    ctx.report(node, path, kind, message);
+    ctx.report(
+        node,
+        path,
+        bwlab_yaml::Wording::new(yaml_kind(kind), message, None),
+    );
 }
 
 /// Decodes each item of a top-level list on its own.

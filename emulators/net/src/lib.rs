@@ -1,8 +1,10 @@
 //! Listener plumbing shared by the lab's servers (XSP, cloud fakes, and the load balancers
-//! and fault layer to come): one bounded accept loop with graceful stop, so every server
-//! applies back-pressure and drains the same way.
+//! to come): one bounded accept loop with graceful stop, so every server applies
+//! back-pressure and drains the same way; the transport fault layer ([`faults`]) under
+//! every listener and the per-request HTTP fault layer ([`http_faults`]) above it.
 
 pub mod faults;
+pub mod http_faults;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -167,7 +167,21 @@ pub(crate) fn authenticate(
     };
     if let Some(token) = crate::authservice::bearer(&header) {
         let principal = crate::authservice::authenticate_bearer(shared, ex, token)?;
-        return Ok((principal, None));
+        // The token is checked on every request, but like Tomcat the node still opens a
+        // session for the caller: its cookie is what load balancers keep affinity on.
+        let now = shared.clock.now();
+        let known = session_cookie(ex.cookie.as_deref())
+            .is_some_and(|id| shared.sessions.lookup(id, now).is_some());
+        if known {
+            return Ok((principal, None));
+        }
+        let login = match &principal {
+            Principal::User(u) => &u.user_id,
+            Principal::Admin(a) => &a.login,
+        };
+        let generation = shared.store.credential_generation(login).unwrap_or(0);
+        let cookie = open_session(shared, header, &principal, generation, now);
+        return Ok((principal, Some(cookie)));
     }
     let now = shared.clock.now();
     let mut stale = false;
@@ -247,22 +261,35 @@ pub(crate) fn authenticate(
         outcome
     });
     ex.identity = Some(principal.describe());
+    let cookie = open_session(shared, header, &principal, generation, now);
+    Ok((principal, Some(cookie)))
+}
+
+/// Opens a session for `principal` authenticated by `authorization`; returns the
+/// `Set-Cookie` value that names it.
+fn open_session(
+    shared: &Shared,
+    authorization: Vec<u8>,
+    principal: &Principal,
+    generation: u64,
+    now: time::OffsetDateTime,
+) -> String {
     let id = new_session_id();
-    let (login, admin) = match &principal {
+    let (login, admin) = match principal {
         Principal::User(u) => (u.user_id.clone(), false),
         Principal::Admin(a) => (a.login.clone(), true),
     };
     shared.sessions.insert(
         id.clone(),
         Session {
-            authorization: header,
+            authorization,
             login,
             admin,
             generation,
             last_used: now,
         },
     );
-    Ok((principal, Some(set_cookie(&id))))
+    set_cookie(&id)
 }
 
 /// The journal's `auth` value when a request came with a session that no longer stands

@@ -22,6 +22,8 @@ pub(crate) enum XspBody {
     Full(Option<Bytes>),
     /// One chunk per received item; ends when every sender is gone.
     Stream(mpsc::Receiver<Chunk>, Arc<AtomicUsize>),
+    /// A whole document sent slowly in chunks (the `chunked_dribble` HTTP fault).
+    Dribble(bwlab_net::http_faults::DribbleBody),
 }
 
 /// One document of an event stream.
@@ -46,7 +48,19 @@ impl XspBody {
     pub(crate) fn as_bytes(&self) -> Option<&Bytes> {
         match self {
             XspBody::Full(b) => b.as_ref(),
-            XspBody::Stream(..) => None,
+            XspBody::Stream(..) | XspBody::Dribble(..) => None,
+        }
+    }
+
+    /// This body dribbled in `chunks` pieces over `total` (streams are left alone).
+    pub(crate) fn dribble(mut self, chunks: u32, total: std::time::Duration) -> Self {
+        match &mut self {
+            XspBody::Full(b) => XspBody::Dribble(bwlab_net::http_faults::DribbleBody::new(
+                b.take().unwrap_or_default(),
+                chunks,
+                total,
+            )),
+            _ => self,
         }
     }
 }
@@ -69,17 +83,22 @@ impl Body for XspBody {
                     Ok(Frame::data(c.bytes))
                 })
             }),
+            XspBody::Dribble(d) => Pin::new(d).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, XspBody::Full(None))
+        match self {
+            XspBody::Full(b) => b.is_none(),
+            XspBody::Stream(..) => false,
+            XspBody::Dribble(d) => d.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             XspBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            XspBody::Stream(..) => SizeHint::default(),
+            XspBody::Stream(..) | XspBody::Dribble(..) => SizeHint::default(),
         }
     }
 }

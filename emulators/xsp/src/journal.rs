@@ -6,12 +6,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bwlab_core::Kind;
+use bwlab_net::http_faults::{HttpFaultAction, HttpFaultHit, HttpRequestInfo};
+use bwlab_xsi::ErrorInfo;
 use bwlab_xsi::{ErrorCode, RequestMeta};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
-use hyper::{Method, Request};
+use hyper::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HeaderValue, LOCATION, RETRY_AFTER,
+};
+use hyper::{Method, Request, StatusCode};
 
 use crate::Shared;
 use crate::errors::{Fail, Resp};
@@ -83,12 +87,32 @@ pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Inc
         login: None,
         auth: None,
     };
+    let hit = check_faults(&shared, &ex);
+    if let Some(h) = &hit {
+        if let Some(cf) = h.conn_fault() {
+            // The response below is never sent: the connection carries the fault out.
+            ex.conn.trap.arm(cf);
+            record_broken(&shared, &ex, h);
+            return crate::errors::empty(hyper::StatusCode::OK);
+        }
+        if !h.delay.is_zero() {
+            tokio::time::sleep(h.delay).await;
+        }
+    }
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let resp = if declared.is_some_and(|n| n > max as u64) {
+    let too_large = declared.is_some_and(|n| n > max as u64);
+    let resp = if let Some(r) = hit.as_ref().and_then(|h| fault_answer(h, &ex)) {
+        // A status or redirect fault answers whatever the request; its body is still read
+        // (for the journal) when it fits.
+        if !too_large && let Ok(c) = Limited::new(req.into_body(), max).collect().await {
+            ex.body = c.to_bytes();
+        }
+        r
+    } else if too_large {
         Fail::detail(ErrorCode::BodyTooLarge, format!("limit is {max} bytes"))
             .into_response(&ex.meta())
     } else {
@@ -108,8 +132,133 @@ pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Inc
             Err(e) => Fail::detail(ErrorCode::MalformedBody, e).into_response(&ex.meta()),
         }
     };
-    record(&shared, &ex, &resp);
+    let resp = match &hit {
+        Some(HttpFaultHit {
+            action: HttpFaultAction::ChunkedDribble { chunks, total },
+            ..
+        }) => {
+            let (mut parts, body) = resp.into_parts();
+            parts.headers.remove(CONTENT_LENGTH);
+            hyper::Response::from_parts(parts, body.dribble(*chunks, *total))
+        }
+        _ => resp,
+    };
+    record(&shared, &ex, &resp, hit.as_ref());
     resp
+}
+
+/// Lab-defined `errorCode` of the `ErrorInfo` an injected `http_status` fault answers with
+/// when its status is neither 500 nor 503 (those use the catalogue's 5000 and 5001).
+pub const HTTP_FAULT_CODE: i32 = 5002;
+
+/// The HTTP fault for this request, if any (nothing is computed while the node has none).
+fn check_faults(shared: &Shared, ex: &Exchange) -> Option<HttpFaultHit> {
+    if shared.http_faults.is_empty() {
+        return None;
+    }
+    let user = user_in_path(&ex.path);
+    shared.http_faults.check(&HttpRequestInfo {
+        method: ex.method.as_str(),
+        path: &ex.path,
+        user: user.as_deref(),
+        host: None,
+        peer: Some(ex.conn.peer),
+    })
+}
+
+/// The user a path is about: the segment after `user` (Xsi-Actions, Xsi-Events).
+fn user_in_path(path: &str) -> Option<String> {
+    let segs = crate::webapps::segments(path)?;
+    let i = segs.iter().position(|s| s.eq_ignore_ascii_case("user"))?;
+    segs.into_iter().nth(i + 1)
+}
+
+/// The answer of a status or redirect fault, instead of routing.
+fn fault_answer(hit: &HttpFaultHit, ex: &Exchange) -> Option<Resp> {
+    match &hit.action {
+        HttpFaultAction::Status { status, body, .. } => {
+            let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = if code.is_informational()
+                || code == StatusCode::NO_CONTENT
+                || code == StatusCode::NOT_MODIFIED
+            {
+                crate::errors::empty(code)
+            } else if let Some(b) = body {
+                let t = b.trim_start();
+                let ct = if t.starts_with('<') {
+                    "application/xml;charset=UTF-8"
+                } else if t.starts_with('{') || t.starts_with('[') {
+                    "application/json;charset=UTF-8"
+                } else {
+                    "text/plain;charset=UTF-8"
+                };
+                let mut r = hyper::Response::new(crate::body::XspBody::full(b.clone()));
+                *r.status_mut() = code;
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+                r
+            } else {
+                let info = match code.as_u16() {
+                    500 => ErrorInfo::new(ErrorCode::InternalError),
+                    503 => ErrorInfo::new(ErrorCode::ServiceUnavailable),
+                    n => ErrorInfo::custom(
+                        HTTP_FAULT_CODE,
+                        format!(
+                            "Injected HTTP fault: {n} {}",
+                            code.canonical_reason().unwrap_or("")
+                        )
+                        .trim_end()
+                        .to_owned(),
+                    ),
+                };
+                Fail::info(info)
+                    .with_status(code.as_u16())
+                    .into_response(&ex.meta())
+            };
+            if let Some(v) = hit
+                .retry_after_header()
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+            {
+                resp.headers_mut().insert(RETRY_AFTER, v);
+            }
+            Some(resp)
+        }
+        HttpFaultAction::Redirect { location, status } => {
+            let mut resp = crate::errors::empty(
+                StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(StatusCode::is_redirection)
+                    .unwrap_or(StatusCode::FOUND),
+            );
+            if let Ok(v) = HeaderValue::from_str(location) {
+                resp.headers_mut().insert(LOCATION, v);
+            }
+            Some(resp)
+        }
+        _ => None,
+    }
+}
+
+/// The journal entry of a request whose connection a fault broke: no status was sent.
+fn record_broken(shared: &Shared, ex: &Exchange, hit: &HttpFaultHit) {
+    let fault = hit.action.name();
+    let mut rec = shared
+        .journal
+        .record(
+            Arc::clone(&shared.name),
+            Kind::Http,
+            format!("{} {} → {fault}", ex.method, ex.path),
+        )
+        .peer(ex.conn.peer)
+        .attr("method", ex.method.as_str().to_owned())
+        .attr("path", ex.path.clone())
+        .attr("interface", ex.conn.interface.name())
+        .attr("fault", fault)
+        .attr("fault_id", hit.id.0.to_string());
+    if let Some(q) = &ex.query {
+        rec = rec.attr("query", q.clone());
+    }
+    rec.commit();
 }
 
 /// Runs the router; a panic becomes a 500 `ErrorInfo` (and a journal attribute) instead of
@@ -148,7 +297,7 @@ fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-fn record(shared: &Shared, ex: &Exchange, resp: &Resp) {
+fn record(shared: &Shared, ex: &Exchange, resp: &Resp, fault: Option<&HttpFaultHit>) {
     let status = resp.status().as_u16();
     let mut rec = shared
         .journal
@@ -173,6 +322,11 @@ fn record(shared: &Shared, ex: &Exchange, resp: &Resp) {
     }
     if let Some(a) = ex.auth {
         rec = rec.attr("auth", a);
+    }
+    if let Some(h) = fault {
+        rec = rec
+            .attr("fault", h.action.name())
+            .attr("fault_id", h.id.0.to_string());
     }
     if !ex.body.is_empty() {
         rec = rec.body(ex.body.clone());

@@ -35,6 +35,7 @@ mod auth;
 mod authservice;
 mod body;
 mod dms;
+mod drift;
 mod errors;
 mod events;
 mod journal;
@@ -44,10 +45,10 @@ mod webapps;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use bwlab_core::{Journal, LabClock, NodePlan};
+use bwlab_core::{Journal, LabClock, NodeClock, NodePlan};
 use bwlab_model::{AuthEncoding, Store};
 use bwlab_pki::rustls::pki_types::CertificateDer;
-use bwlab_pki::{CipherPolicy, ClientAuth, ClientAuthPolicy, Identity, ServerOptions, TlsVersions};
+use bwlab_pki::{CipherPolicy, ClientAuth, ClientAuthPolicy, Identity, TlsVersions};
 use bwlab_profiles::{Feature, Profile};
 use tokio::sync::watch;
 
@@ -64,6 +65,7 @@ pub use events::{
     ASYNC_ROOT, DEFAULT_CALL_CONTROL_APPLICATION_NAME, EventsSettings, ForeignChannelPolicy,
     XSI_EVENTS_ROOT, XspEventFault, XspFaultId,
 };
+pub use journal::HTTP_FAULT_CODE;
 pub use webapps::{
     CLIENT_CERT_REQUIRED_CODE, RESERVED_WEBAPPS, WEBAPP_NOT_DEPLOYED_CODE, XSI_ACTIONS_ROOT,
 };
@@ -239,14 +241,20 @@ pub(crate) struct Shared {
     pub store: Store,
     pub profile: Profile,
     pub journal: Journal,
-    pub clock: LabClock,
+    /// The node's view of the lab clock (plus its skew, a fault): token, session, password
+    /// and client-certificate validity are judged against it. The journal keeps lab time.
+    pub clock: NodeClock,
     pub settings: XspSettings,
+    /// Run-time drift: AuthService keys and URL, TLS configurations of the listeners.
+    pub drift: drift::Drift,
     pub sessions: auth::Sessions,
     pub authservice: authservice::State,
     /// The Xsi-Events web app and CTI interface (present when the node has an AS).
     pub events: Option<events::EventsApp>,
     /// Transport faults (Toxiproxy-style) under every listener of the node.
     pub net_faults: bwlab_net::faults::NetFaults,
+    /// HTTP faults per route (WireMock-style) on every request the node serves.
+    pub http_faults: bwlab_net::http_faults::HttpFaults,
 }
 
 impl Shared {
@@ -272,7 +280,11 @@ impl Shared {
 
     /// The handshake-level demand: `Required` when every web app on the interface requires
     /// a certificate, `Optional` when only some do (checked again per request), else `Off`.
-    fn tls_client_auth(&self, interface: Interface) -> ClientAuth {
+    fn tls_client_auth(
+        &self,
+        interface: Interface,
+        anchors: Vec<CertificateDer<'static>>,
+    ) -> ClientAuth {
         let base = self.interface_requires(interface);
         let overrides: Vec<bool> = if self.profile.supports(Feature::AuthserviceWebappClientAuth) {
             self.settings
@@ -284,7 +296,7 @@ impl Shared {
         } else {
             Vec::new()
         };
-        let policy = || ClientAuthPolicy::broadworks(self.settings.client_trust_anchors.clone());
+        let policy = || ClientAuthPolicy::broadworks(anchors.clone());
         let any_differs = overrides.iter().any(|&r| r != base);
         match (base, any_differs) {
             (true, false) => ClientAuth::Required(policy()),
@@ -442,13 +454,15 @@ impl XspNodeBuilder {
             return Err(XspError::Config { node, message });
         }
         let sessions = auth::Sessions::new(settings.session_idle_timeout);
+        let drift = drift::Drift::new(identity, settings.authservice_url_configured);
         let shared = Arc::new(Shared {
             name: Arc::from(self.name.as_str()),
             store,
             profile,
             journal: journal.clone(),
-            clock: clock.clone(),
+            clock: clock.skewed(),
             settings,
+            drift,
             sessions,
             authservice: authservice::State::default(),
             events: self
@@ -456,6 +470,11 @@ impl XspNodeBuilder {
                 .clone()
                 .map(|a| events::EventsApp::new(a, self.events.clone())),
             net_faults: bwlab_net::faults::NetFaults::with_journal(
+                0x5eed,
+                journal.clone(),
+                self.name.as_str(),
+            ),
+            http_faults: bwlab_net::http_faults::HttpFaults::with_journal(
                 0x5eed,
                 journal.clone(),
                 self.name.as_str(),
@@ -474,7 +493,7 @@ impl XspNodeBuilder {
             wanted.push((Interface::Cti, c));
         }
         for (interface, addr) in wanted {
-            let client_auth = shared.tls_client_auth(interface);
+            let client_auth = shared.tls_client_auth(interface, Vec::new());
             if !matches!(client_auth, ClientAuth::Off)
                 && shared.settings.client_trust_anchors.is_empty()
             {
@@ -486,22 +505,8 @@ impl XspNodeBuilder {
                     ),
                 });
             }
-            let pki_clock = clock.clone();
-            let opts = ServerOptions {
-                versions: shared.settings.tls_versions,
-                ciphers: shared.settings.cipher_policy(&shared.profile),
-                client_auth,
-                alpn: vec![b"http/1.1".to_vec()],
-                clock: Some(bwlab_pki::LabClock::new(move || pki_clock.now())),
-                key_log: true,
-            };
-            let tls =
-                bwlab_pki::server_config(&identity, &opts).map_err(|source| XspError::Tls {
-                    node: node.clone(),
-                    interface: interface.name(),
-                    source,
-                })?;
-            let l = listener::Listener::bind(interface, addr, tls, Arc::clone(&shared))
+            shared.drift.install(&shared, interface)?;
+            let l = listener::Listener::bind(interface, addr, Arc::clone(&shared))
                 .await
                 .map_err(|source| XspError::Bind {
                     node: node.clone(),
@@ -599,6 +604,14 @@ impl XspHandle {
         &self.shared.net_faults
     }
 
+    /// HTTP faults per route on every request of every interface of the node (WireMock's
+    /// vocabulary: reset, empty response, malformed chunk, random data, delay, chunked
+    /// dribble; plus status and redirect answers). Checked before routing, first match
+    /// wins; see `bwlab_net::http_faults`.
+    pub fn http_faults(&self) -> &bwlab_net::http_faults::HttpFaults {
+        &self.shared.http_faults
+    }
+
     /// Bound address of the CTI listener, if it runs.
     pub fn cti_addr(&self) -> Option<SocketAddr> {
         self.addr(Interface::Cti)
@@ -640,6 +653,119 @@ impl XspHandle {
     /// `ChannelTerminatedEvent`; subscriptions survive in the AS.
     pub fn restart_events(&self) {
         events::restart(&self.shared);
+    }
+
+    // ----- run-time drift (docs/xsp.md, "Run-time drift and faults") ---------------------
+    //
+    // Each change applies to new requests and new connections at once (open connections keep
+    // the TLS configuration they were accepted with), is journalled as a `Kind::Fault` entry
+    // of the node (`fault`, `action` = `injected`|`reverted`, `value`), and has a way back to
+    // the configured value.
+
+    /// The "non-shared AuthService keys" drift: with `Some(keys)` the node's AuthService signs
+    /// *and* validates BroadWorks tokens with `keys` (created on first need like any
+    /// [`AuthKeys`]), so tokens issued by the rest of the farm fail here with 401 and tokens
+    /// issued here fail elsewhere. `None` restores the keys of
+    /// [`AuthServiceSettings::keys`].
+    pub fn set_own_auth_keys(&self, keys: Option<AuthKeys>) {
+        drift::set_own_keys(&self.shared, keys);
+    }
+
+    /// The node's own key set while the "non-shared keys" drift is on.
+    pub fn own_auth_keys(&self) -> Option<AuthKeys> {
+        self.shared.drift.own_keys()
+    }
+
+    /// Overrides `callControlApplicationName` of the node's Xsi-Events web app
+    /// (`None`: back to [`EventsSettings::call_control_application_name`]). The AS learns the
+    /// new name at once: subscriptions made through this node from now on carry it, and the
+    /// AS routes their events only to channels hosted by instances of that name (elsewhere
+    /// they are lost, journalled `lost=call_control_application_name`); subscriptions of
+    /// the farm's name no longer reach this node's channels. Open channels stay. False when
+    /// the node has no Xsi-Events web app.
+    pub fn set_call_control_application_name(&self, name: Option<String>) -> bool {
+        drift::set_call_control_application_name(&self.shared, name)
+    }
+
+    /// The `callControlApplicationName` in force, if the node serves Xsi-Events.
+    pub fn call_control_application_name(&self) -> Option<String> {
+        self.shared
+            .events
+            .as_ref()
+            .map(|e| e.name.read().to_string())
+    }
+
+    /// The "missing AuthService URL" drift: with `false` the node's Xsi web apps refuse every
+    /// bearer token (401, journal `auth=bearer-no-authservice-url`); `true` configures it
+    /// again. The configured value is [`XspSettings::authservice_url_configured`].
+    pub fn set_authservice_url_configured(&self, configured: bool) {
+        drift::set_authservice_url(&self.shared, configured);
+    }
+
+    /// Whether the AuthService URL is configured right now.
+    pub fn authservice_url_configured(&self) -> bool {
+        self.shared.drift.authservice_url_configured()
+    }
+
+    /// The "missing trust anchor" drift: replaces the client-certificate trust anchors of
+    /// every listener that asks for client certificates (`None`: back to
+    /// [`XspSettings::client_trust_anchors`]). New handshakes use the new list; an empty list
+    /// trusts nothing (every client certificate is refused, `UnknownIssuer`). Use
+    /// `LabPki::trust_anchors_without(&anchors, CaId::WebexClient)` to drop one authority.
+    /// On error (the configuration cannot be built) nothing changes.
+    pub fn set_client_trust_anchors(
+        &self,
+        anchors: Option<Vec<CertificateDer<'static>>>,
+    ) -> Result<(), XspError> {
+        drift::set_client_trust_anchors(&self.shared, anchors)
+    }
+
+    /// The client trust anchors in force.
+    pub fn client_trust_anchors(&self) -> Vec<CertificateDer<'static>> {
+        drift::client_trust_anchors(&self.shared)
+    }
+
+    /// Swaps the certificate every listener presents (e.g. a `bwlab_pki::BadCert` variant
+    /// from `LabPki::bad_cert_for_host`); `None` restores the node's own identity. New
+    /// handshakes present it. On error (e.g. an RSA-1024 key on a TLS-1.3-only node) nothing
+    /// changes.
+    pub fn set_server_identity(&self, identity: Option<Identity>) -> Result<(), XspError> {
+        drift::set_server_identity(&self.shared, identity)
+    }
+
+    /// The identity the listeners present right now.
+    pub fn server_identity(&self) -> Identity {
+        drift::server_identity(&self.shared)
+    }
+
+    /// Restricts (or widens) the TLS versions of every listener, e.g.
+    /// `Some(TlsVersions::Tls13Only)`; `None` restores [`XspSettings::tls_versions`]. On
+    /// error nothing changes.
+    pub fn set_tls_versions(&self, versions: Option<TlsVersions>) -> Result<(), XspError> {
+        drift::set_tls_versions(&self.shared, versions)
+    }
+
+    /// The TLS versions in force.
+    pub fn tls_versions(&self) -> TlsVersions {
+        drift::tls_versions(&self.shared)
+    }
+
+    /// The node's clock runs `skew` ahead of the lab clock (negative: behind); zero restores
+    /// it. Token `iat`/`nbf`/`exp` (issue and validation), session idle expiry, password
+    /// expiry, LoginToken/DeviceToken lifetimes and client-certificate validity are judged
+    /// on the node's clock; the journal keeps lab time.
+    pub fn set_clock_skew(&self, skew: time::Duration) {
+        drift::set_clock_skew(&self.shared, skew);
+    }
+
+    /// The node's clock skew.
+    pub fn clock_skew(&self) -> time::Duration {
+        self.shared.clock.skew()
+    }
+
+    /// "Now" as this node sees it (lab time plus the skew).
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.shared.clock.now()
     }
 
     /// Number of live session cookies.

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bwlab_core::Kind;
-use bwlab_pki::rustls::ServerConfig;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -34,13 +33,14 @@ pub(crate) struct ConnInfo {
     pub client_cert: bool,
     /// The CN of that certificate (the CTI interface checks it against `ClientIdentity`).
     pub client_cn: Option<Arc<str>>,
+    /// Arms a connection-breaking HTTP fault (reset, empty response…) on this connection.
+    pub trap: bwlab_net::http_faults::ConnTrap,
 }
 
 pub(crate) struct Listener {
     pub interface: Interface,
     pub local_addr: SocketAddr,
     tcp: TcpListener,
-    tls: TlsAcceptor,
     shared: Arc<Shared>,
 }
 
@@ -48,7 +48,6 @@ impl Listener {
     pub(crate) async fn bind(
         interface: Interface,
         addr: SocketAddr,
-        tls: Arc<ServerConfig>,
         shared: Arc<Shared>,
     ) -> std::io::Result<Self> {
         let tcp = TcpListener::bind(addr).await?;
@@ -56,7 +55,6 @@ impl Listener {
             interface,
             local_addr: tcp.local_addr()?,
             tcp,
-            tls: TlsAcceptor::from(tls),
             shared,
         })
     }
@@ -66,7 +64,6 @@ impl Listener {
             max_connections: self.shared.settings.max_connections,
             drain_timeout: DRAIN_TIMEOUT,
         };
-        let acceptor = self.tls.clone();
         let shared = Arc::clone(&self.shared);
         let interface = self.interface;
         let conn_stop = stop.clone();
@@ -75,21 +72,13 @@ impl Listener {
             limits,
             stop,
             move |tcp, peer| {
-                serve_connection(
-                    acceptor.clone(),
-                    tcp,
-                    peer,
-                    interface,
-                    Arc::clone(&shared),
-                    conn_stop.clone(),
-                )
+                serve_connection(tcp, peer, interface, Arc::clone(&shared), conn_stop.clone())
             },
         ))
     }
 }
 
 async fn serve_connection(
-    acceptor: TlsAcceptor,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     interface: Interface,
@@ -98,6 +87,12 @@ async fn serve_connection(
 ) {
     // Transport faults sit under TLS, where a real network would fail.
     let tcp = shared.net_faults.wrap(tcp, peer);
+    // Read once per connection: a run-time change (certificate, trust anchors, TLS
+    // versions; `drift.rs`) applies to the next handshake.
+    let Some(config) = shared.drift.acceptor(interface) else {
+        return;
+    };
+    let acceptor = TlsAcceptor::from(config);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -115,11 +110,17 @@ async fn serve_connection(
         .and_then(|der| bwlab_pki::inspect(der).ok())
         .and_then(|i| i.subject_common_names.into_iter().next())
         .map(Arc::from);
+    let client_cert = leaf.is_some();
+    // HTTP faults that break the connection act above TLS, where hyper writes.
+    let (tls, trap) = bwlab_net::http_faults::trap(tls, |tls| {
+        bwlab_net::http_faults::reset_on_drop(tls.get_ref().0.get_ref());
+    });
     let info = ConnInfo {
         peer,
         interface,
-        client_cert: leaf.is_some(),
+        client_cert,
         client_cn,
+        trap,
     };
     let svc_shared = Arc::clone(&shared);
     let service = service_fn(move |req: Request<Incoming>| {

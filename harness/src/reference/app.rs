@@ -10,10 +10,29 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{APP_NODE, LabView, Rng, lab_resolver, resolve_addresses, resolve_srv, srv_order};
-use crate::events_client::{
-    ChannelRequest, EVENTS_ROOT, Endpoint, EventsClient, EventsError, StreamItem,
+use super::{
+    APP_NODE, IdpLogin, LabView, Rng, idp_authenticate, idp_call, lab_resolver, resolve_addresses,
+    resolve_srv, srv_order,
 };
+use crate::events_client::{
+    ChannelRequest, DialFuture, Dialer, EVENTS_ROOT, Endpoint, EventsClient, EventsError,
+    StreamItem,
+};
+
+/// How the reference App signs in and authenticates its Xsi-Events requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AppLogin {
+    /// As the Webex App does for BroadWorks users: the credentials go to the lab's IdP
+    /// proxy (which applies the password-expiry rules), the App gets the user's CI access
+    /// token, exchanges it at the IdP proxy for a BroadWorks token (the proxy asks the
+    /// XSP's AuthService), and sends `Authorization: Bearer <BroadWorks JWT>` on every
+    /// Xsi-Events request. The default.
+    #[default]
+    Webex,
+    /// Straight to Xsi-Events with HTTP Basic (user id and password), no IdP proxy and no
+    /// token: the older direct-authentication path.
+    XsiBasic,
+}
 
 /// How the reference App behaves; every field has the documented default.
 #[derive(Clone, Debug)]
@@ -38,8 +57,11 @@ pub struct WebexAppOptions {
     pub max_backoff: Duration,
     /// Requested channel lifetime in seconds.
     pub channel_expires: u32,
-    /// Seed of the weighted random order among SRV records of equal priority.
+    /// Seed of the weighted random order among SRV records of equal priority, and of the
+    /// address choice when an SRV target has several addresses.
     pub seed: u64,
+    /// How the App signs in (default [`AppLogin::Webex`]).
+    pub login: AppLogin,
 }
 
 impl Default for WebexAppOptions {
@@ -55,6 +77,7 @@ impl Default for WebexAppOptions {
             max_backoff: Duration::from_secs(60),
             channel_expires: 3600,
             seed: 0x5eed,
+            login: AppLogin::default(),
         }
     }
 }
@@ -64,10 +87,16 @@ impl Default for WebexAppOptions {
 pub struct DiscoveredHost {
     /// The SRV target (or the Xsi host itself without SRV).
     pub name: String,
+    /// The first address of the target at discovery.
     pub addr: SocketAddr,
+    /// Every address the target had at discovery. With more than one, each new TCP
+    /// connection resolves `name` again and takes one of its addresses at random (seeded),
+    /// as an OS resolver rotating its answers would.
+    pub addrs: Vec<SocketAddr>,
     pub priority: u16,
     pub weight: u16,
-    /// The lab XSP listening at `addr`, when there is one (`xsp1`).
+    /// The lab XSP listening at `addr`, when there is one (`xsp1`); `None` for a target
+    /// with several addresses.
     pub node: Option<String>,
 }
 
@@ -92,6 +121,16 @@ pub enum WebexAppError {
     /// The client TLS configuration could not be built.
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The IdP proxy refused the login (wrong password, expired password…); `message` is
+    /// the proxy's text (e.g. ending in "Error code 100006").
+    #[error("login refused by the IdP proxy (HTTP {status}): {message}")]
+    LoginRefused { status: u16, message: String },
+    /// The IdP proxy could not be reached or answered nonsense.
+    #[error("IdP proxy: {0}")]
+    Idp(String),
+    /// No BroadWorks token for the user (the IdP proxy's `bwtoken/fetch` failed).
+    #[error("no BroadWorks token (HTTP {status}): {message}")]
+    Token { status: u16, message: String },
 }
 
 /// The reference Webex App: the Xsi-Events side of a signed-in Webex App.
@@ -149,6 +188,14 @@ async fn sign_in(
     view.log(APP_NODE, "sign-in", format!("{user} signs in ({xsi_host})"))
         .attr("user", user.as_str())
         .commit();
+    let authorization = match opts.login {
+        AppLogin::XsiBasic => basic(&user, &password),
+        AppLogin::Webex => {
+            let jwt =
+                webex_login(&view, tls.clone(), &user, &password, opts.request_timeout).await?;
+            format!("Bearer {jwt}")
+        }
+    };
     let mut rng = Rng::new(opts.seed);
     let hosts = discover(&view, &xsi_host, &mut rng).await?;
     let channel_set = opts
@@ -160,8 +207,9 @@ async fn sign_in(
         view,
         opts,
         user: user.clone(),
-        password,
+        authorization,
         channel_set,
+        rng: Arc::new(Mutex::new(rng)),
         hosts: hosts.clone(),
         tls,
         shared: shared.clone(),
@@ -177,6 +225,147 @@ async fn sign_in(
         stop,
         task: Some(task),
     })
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// The Webex sign-in: the IdP proxy checks the credentials and hands out the user's CI
+/// token; the IdP proxy's `bwtoken/fetch` turns it into the user's BroadWorks JWT.
+async fn webex_login(
+    view: &LabView,
+    tls: Arc<rustls::ClientConfig>,
+    user: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<String, WebexAppError> {
+    let login = idp_authenticate(view, tls.clone(), user, password, timeout).await;
+    let ci_token = match login {
+        Ok(IdpLogin::Accepted { ci_token, warning }) => {
+            if let Some(w) = warning {
+                view.log(APP_NODE, "password-warning", w.clone())
+                    .attr("user", user)
+                    .commit();
+            }
+            view.log(
+                APP_NODE,
+                "idp-login",
+                format!("{user} authenticated by the IdP proxy; CI token received"),
+            )
+            .attr("user", user)
+            .commit();
+            ci_token
+        }
+        Ok(IdpLogin::Refused { status, message }) => {
+            let action = if status >= 500 {
+                "idp-failed"
+            } else {
+                "login-refused"
+            };
+            view.log(APP_NODE, action, message.clone())
+                .attr("user", user)
+                .attr("status", status.to_string())
+                .commit();
+            return Err(if status >= 500 {
+                WebexAppError::Idp(format!("HTTP {status}: {message}"))
+            } else {
+                WebexAppError::LoginRefused { status, message }
+            });
+        }
+        Err(e) => {
+            view.log(
+                APP_NODE,
+                "idp-unreachable",
+                format!("IdP proxy {}: {e}", bwlab_cloud::DEFAULT_IDP_HOST),
+            )
+            .attr("user", user)
+            .attr("error", e.as_str())
+            .commit();
+            return Err(WebexAppError::Idp(e));
+        }
+    };
+    let fetched = idp_call(
+        view,
+        tls,
+        Method::GET,
+        bwlab_cloud::PATH_BWTOKEN_FETCH_API,
+        &[("authorization", format!("Bearer {ci_token}"))],
+        bytes::Bytes::new(),
+        timeout,
+    )
+    .await;
+    let answer = match fetched {
+        Ok(a) => a,
+        Err(e) => {
+            view.log(APP_NODE, "token-failed", format!("BroadWorks token: {e}"))
+                .attr("user", user)
+                .attr("error", e.as_str())
+                .commit();
+            return Err(WebexAppError::Idp(e));
+        }
+    };
+    let jwt = (answer.status == 200)
+        .then(|| answer.json())
+        .flatten()
+        .and_then(|v| {
+            v.pointer("/token/bearer")
+                .and_then(|t| t.as_str())
+                .map(str::to_owned)
+        });
+    match jwt {
+        Some(jwt) => {
+            view.log(
+                APP_NODE,
+                "token",
+                format!("BroadWorks token for {user} received"),
+            )
+            .attr("user", user)
+            .commit();
+            Ok(jwt)
+        }
+        None => {
+            let message = answer
+                .json()
+                .and_then(|v| {
+                    v.get("message")
+                        .or_else(|| v.get("error"))
+                        .and_then(|m| m.as_str())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).into_owned());
+            view.log(
+                APP_NODE,
+                "token-failed",
+                format!("no BroadWorks token (HTTP {}): {message}", answer.status),
+            )
+            .attr("user", user)
+            .attr("status", answer.status.to_string())
+            .commit();
+            Err(WebexAppError::Token {
+                status: answer.status,
+                message,
+            })
+        }
+    }
+}
+
+/// Where to connect for an address of an SRV target: the SRV port, unless a lab XSP
+/// listens at that address on another port (the lab's ports may be ephemeral, while one
+/// SRV record gives one port for every address of its target).
+fn target_addr(view: &LabView, ip: std::net::IpAddr, port: u16) -> SocketAddr {
+    let addr = SocketAddr::new(ip, port);
+    if view.node_at(addr).is_some() {
+        return addr;
+    }
+    match view.port_map().get(&ip) {
+        Some(p) => SocketAddr::new(ip, *p),
+        None => addr,
+    }
 }
 
 /// SRV discovery, once: every target resolved, ordered; the A/AAAA fallback without SRV.
@@ -197,11 +386,28 @@ async fn discover(
         Ok(records) if !records.is_empty() => {
             for r in srv_order(records, rng) {
                 match resolve_addresses(&resolver, &r.target).await {
+                    Ok(ips) if ips.len() > 1 => {
+                        // One name, several addresses: one host; every connection asks
+                        // the resolver again.
+                        let addrs: Vec<SocketAddr> = ips
+                            .iter()
+                            .map(|ip| target_addr(view, *ip, r.port))
+                            .collect();
+                        hosts.push(DiscoveredHost {
+                            name: r.target.clone(),
+                            addr: addrs[0],
+                            addrs,
+                            priority: r.priority,
+                            weight: r.weight,
+                            node: None,
+                        });
+                    }
                     Ok(ips) => hosts.extend(ips.into_iter().map(|ip| {
                         let addr = SocketAddr::new(ip, r.port);
                         DiscoveredHost {
                             name: r.target.clone(),
                             addr,
+                            addrs: vec![addr],
                             priority: r.priority,
                             weight: r.weight,
                             node: view.node_at(addr).map(str::to_owned),
@@ -237,6 +443,7 @@ async fn discover(
             hosts.push(DiscoveredHost {
                 name: xsi_host.to_owned(),
                 addr,
+                addrs: vec![addr],
                 priority: 0,
                 weight: 0,
                 node: view.node_at(addr).map(str::to_owned),
@@ -249,9 +456,13 @@ async fn discover(
     let list: Vec<String> = hosts
         .iter()
         .map(|h| {
+            let addrs: Vec<String> = h.addrs.iter().map(ToString::to_string).collect();
             format!(
                 "{} {} (priority {}, weight {})",
-                h.name, h.addr, h.priority, h.weight
+                h.name,
+                addrs.join(" "),
+                h.priority,
+                h.weight
             )
         })
         .collect();
@@ -367,6 +578,9 @@ impl Drop for WebexAppHandle {
     }
 }
 
+/// The address (and lab node) of a host's latest connection.
+type LastAddr = Arc<Mutex<Option<(SocketAddr, Option<String>)>>>;
+
 /// One open channel: the command client (cookie inside) and the stream's reader task.
 struct Live {
     index: usize,
@@ -374,6 +588,20 @@ struct Live {
     channel_id: String,
     items: mpsc::Receiver<Result<StreamItem, String>>,
     reader: JoinHandle<()>,
+    /// Where the latest connection went (a host with several addresses).
+    last: LastAddr,
+}
+
+impl Live {
+    /// The lab node the latest connection reached, else the host's label.
+    fn label(&self, host: &DiscoveredHost) -> String {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|(_, n)| n.clone())
+            .unwrap_or_else(|| host.label())
+    }
 }
 
 impl Drop for Live {
@@ -390,20 +618,41 @@ struct Failure {
     host_failure: bool,
     /// A refusal (4xx) of the channel add, kept for the sign-in error.
     refused: Option<EventsError>,
+    /// The HTTP status, when the host answered.
+    status: Option<u16>,
 }
 
 impl Failure {
     fn from_error(e: EventsError) -> Self {
+        let status = match &e {
+            EventsError::Status { status, .. } => Some(*status),
+            _ => None,
+        };
+        let mut f = Self::classify(e);
+        f.status = status;
+        f
+    }
+
+    fn classify(e: EventsError) -> Self {
         match &e {
+            // Redirects are never followed: the host counts as failed.
+            EventsError::Status { status, .. } if (300..400).contains(status) => Failure {
+                error: format!("redirect not followed: {e}"),
+                host_failure: true,
+                refused: None,
+                status: None,
+            },
             EventsError::Status { status, .. } if *status < 500 => Failure {
                 error: e.to_string(),
                 host_failure: false,
                 refused: Some(e),
+                status: None,
             },
             _ => Failure {
                 error: e.to_string(),
                 host_failure: true,
                 refused: None,
+                status: None,
             },
         }
     }
@@ -413,6 +662,7 @@ impl Failure {
             error: format!("{what}: no answer within {after:?}"),
             host_failure: true,
             refused: None,
+            status: None,
         }
     }
 
@@ -435,8 +685,11 @@ struct App {
     view: LabView,
     opts: WebexAppOptions,
     user: String,
-    password: String,
+    /// `Authorization` of every Xsi-Events request (`Bearer <JWT>` or `Basic …`).
+    authorization: String,
     channel_set: String,
+    /// Address choice for hosts with several addresses.
+    rng: Arc<Mutex<Rng>>,
     hosts: Vec<DiscoveredHost>,
     tls: Arc<rustls::ClientConfig>,
     shared: Arc<Mutex<State>>,
@@ -445,6 +698,58 @@ struct App {
 }
 
 impl App {
+    /// Picks the address of each new connection to a host with several addresses: the
+    /// name is resolved again and one of the answers taken at random (seeded).
+    fn dialer(&self, host: &DiscoveredHost, last: LastAddr) -> Dialer {
+        let view = self.view.clone();
+        let rng = self.rng.clone();
+        let name = host.name.clone();
+        let port = host.addr.port();
+        let user = self.user.clone();
+        let timeout = self.opts.request_timeout;
+        Arc::new(move || -> DialFuture {
+            let (view, rng, name, user, last) = (
+                view.clone(),
+                rng.clone(),
+                name.clone(),
+                user.clone(),
+                last.clone(),
+            );
+            Box::pin(async move {
+                let resolver = lab_resolver(view.dns, timeout)?;
+                let ips = resolve_addresses(&resolver, &name).await.inspect_err(|e| {
+                    view.log(APP_NODE, "resolve-failed", format!("{name}: {e}"))
+                        .attr("user", user.as_str())
+                        .attr("host", name.as_str())
+                        .commit();
+                })?;
+                let i = rng
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .below(ips.len() as u64) as usize;
+                let addr = target_addr(&view, ips[i], port);
+                let node = view.node_at(addr).map(str::to_owned);
+                view.log(
+                    APP_NODE,
+                    "address-picked",
+                    format!(
+                        "{name} has {} addresses; connecting to {addr} ({})",
+                        ips.len(),
+                        node.as_deref().unwrap_or("not a lab XSP")
+                    ),
+                )
+                .attr("user", user.as_str())
+                .attr("host", name.as_str())
+                .attr("ip", addr.ip().to_string())
+                .attr("xsp", node.clone().unwrap_or_else(|| addr.to_string()))
+                .attr("addresses", ips.len().to_string())
+                .commit();
+                *last.lock().unwrap_or_else(|e| e.into_inner()) = Some((addr, node));
+                Ok(addr)
+            })
+        })
+    }
+
     fn update(&self, f: impl FnOnce(&mut State)) {
         f(&mut self.shared.lock().unwrap_or_else(|e| e.into_inner()));
     }
@@ -516,12 +821,20 @@ impl App {
     /// Channel add on host `index`, then the subscriptions that are missing.
     async fn open_on(&mut self, index: usize) -> Result<Live, Failure> {
         let host = self.hosts[index].clone();
-        let endpoint = Endpoint::with_tls(host.addr, host.name.clone(), self.tls.clone());
-        let client = EventsClient::new(endpoint, &self.user, &self.password);
+        let mut endpoint = Endpoint::with_tls(host.addr, host.name.clone(), self.tls.clone());
+        let last: LastAddr = Arc::new(Mutex::new(None));
+        if host.addrs.len() > 1 {
+            endpoint = endpoint.dialing(self.dialer(&host, last.clone()));
+        }
+        let client = EventsClient::with_authorization(endpoint, Some(self.authorization.clone()));
         let mut req = ChannelRequest::new(&self.channel_set, &self.opts.application_id);
         req.expires = self.opts.channel_expires;
         let mut channel = self.timed("channel add", client.open_channel(&req)).await?;
         let channel_id = channel.id().to_owned();
+        let channel_xsp = channel
+            .peer_addr()
+            .and_then(|a| self.view.node_at(a).map(str::to_owned))
+            .unwrap_or_else(|| host.label());
         let (tx, items) = mpsc::channel(64);
         let reader = tokio::spawn(async move {
             loop {
@@ -542,6 +855,7 @@ impl App {
             channel_id,
             items,
             reader,
+            last,
         };
         self.view
             .log(
@@ -551,7 +865,7 @@ impl App {
             )
             .attr("user", self.user.as_str())
             .attr("host", host.name.as_str())
-            .attr("xsp", host.label())
+            .attr("xsp", channel_xsp)
             .attr("channel", live.channel_id.as_str())
             .attr("channel_set", self.channel_set.as_str())
             .attr(
@@ -597,6 +911,7 @@ impl App {
                         error: format!("subscription check: HTTP {status}"),
                         host_failure: true,
                         refused: None,
+                        status: None,
                     });
                 }
                 self.view
@@ -632,7 +947,7 @@ impl App {
                         )
                         .attr("user", self.user.as_str())
                         .attr("host", host.name.as_str())
-                        .attr("xsp", host.label())
+                        .attr("xsp", live.label(host))
                         .attr("package", package.as_str())
                         .attr("subscription", id.as_str())
                         .commit();
@@ -670,6 +985,7 @@ impl App {
                 return;
             };
             let from = live.index;
+            let old_label = live.label(&self.hosts[from]);
             drop(live);
             self.update(|s| s.channel_id = None);
             let start = if next_host {
@@ -686,7 +1002,7 @@ impl App {
                 )
                 .attr("user", self.user.as_str())
                 .attr("host", old.name.as_str())
-                .attr("xsp", old.label())
+                .attr("xsp", old_label)
                 .attr("reason", reason.as_str())
                 .commit();
             let established = tokio::select! {
@@ -704,11 +1020,11 @@ impl App {
                 .log(
                     APP_NODE,
                     "channel-reinitialised",
-                    format!("channel re-initialised on {}", host.label()),
+                    format!("channel re-initialised on {}", live.label(&host)),
                 )
                 .attr("user", self.user.as_str())
                 .attr("host", host.name.as_str())
-                .attr("xsp", host.label())
+                .attr("xsp", live.label(&host))
                 .attr("channel", live.channel_id.as_str())
                 .attr("previous_host", old.name.as_str())
                 .attr("reason", reason.as_str())
@@ -752,14 +1068,15 @@ impl App {
                                 .log(APP_NODE, "heartbeat", format!("heartbeat on {}", host.name))
                                 .attr("user", self.user.as_str())
                                 .attr("host", host.name.as_str())
-                                .attr("xsp", host.label())
+                                .attr("xsp", live.label(&host))
                                 .attr("channel", live.channel_id.as_str())
                                 .attr("outcome", "ok")
                                 .commit();
                         }
                         Err(f) => {
                             failures += 1;
-                            self.view
+                            let mut rec = self
+                                .view
                                 .log(
                                     APP_NODE,
                                     "heartbeat-failed",
@@ -767,12 +1084,15 @@ impl App {
                                 )
                                 .attr("user", self.user.as_str())
                                 .attr("host", host.name.as_str())
-                                .attr("xsp", host.label())
+                                .attr("xsp", live.label(&host))
                                 .attr("channel", live.channel_id.as_str())
                                 .attr("consecutive", failures.to_string())
                                 .attr("failure", if f.host_failure { "host" } else { "channel" })
-                                .attr("error", f.error.as_str())
-                                .commit();
+                                .attr("error", f.error.as_str());
+                            if let Some(status) = f.status {
+                                rec = rec.attr("status", status.to_string());
+                            }
+                            rec.commit();
                             if failures >= 2 {
                                 return Outcome::Reinit {
                                     next_host: f.host_failure,
@@ -787,7 +1107,7 @@ impl App {
     }
 
     fn stream_ended(&self, live: &Live, why: &str) {
-        let host = &self.hosts[live.index];
+        let host = self.hosts[live.index].clone();
         self.view
             .log(
                 APP_NODE,
@@ -796,7 +1116,7 @@ impl App {
             )
             .attr("user", self.user.as_str())
             .attr("host", host.name.as_str())
-            .attr("xsp", host.label())
+            .attr("xsp", live.label(&host))
             .attr("channel", live.channel_id.as_str())
             .attr("error", why)
             .commit();
@@ -826,7 +1146,7 @@ impl App {
                     )
                     .attr("user", self.user.as_str())
                     .attr("host", host.name.as_str())
-                    .attr("xsp", host.label())
+                    .attr("xsp", live.label(&host))
                     .attr("channel", live.channel_id.as_str())
                     .attr("event_type", event_type.as_str())
                     .attr("event_id", ev.event_id.as_str())
@@ -848,7 +1168,7 @@ impl App {
                     )
                     .attr("user", self.user.as_str())
                     .attr("host", host.name.as_str())
-                    .attr("xsp", host.label())
+                    .attr("xsp", live.label(&host))
                     .attr("channel", t.channel_id.as_str())
                     .attr("reason", reason)
                     .commit();

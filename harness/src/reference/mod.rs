@@ -17,6 +17,7 @@
 
 mod app;
 mod cloud;
+mod tls11;
 
 /// The guide's examples run as doc tests of this crate.
 #[cfg(doctest)]
@@ -25,20 +26,28 @@ struct ReferenceClientsGuide;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bwlab_core::{Journal, Kind};
+use bytes::Bytes;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::CertificateDer;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
 
-pub use app::{DiscoveredHost, WebexApp, WebexAppError, WebexAppHandle, WebexAppOptions};
+pub use app::{AppLogin, DiscoveredHost, WebexApp, WebexAppError, WebexAppHandle, WebexAppOptions};
 pub use cloud::{
-    Auth, CloudClient, CloudClientOptions, CloudError, CloudResponse, XSI_ACTIONS_ROOT,
+    Auth, CloudClient, CloudClientOptions, CloudError, CloudResponse, CloudRunner, CloudSignIn,
+    CtiOptions, TlsVersion, XSI_ACTIONS_ROOT,
 };
 
 /// Journal node of the reference Webex App.
@@ -56,6 +65,14 @@ pub(crate) struct LabView {
     pub journal: Journal,
     /// Every XSP `https` listener: node name and address.
     pub xsps: Vec<(String, SocketAddr)>,
+    /// Every XSP `https-mtls` listener (option 1 nodes).
+    pub mtls: Vec<(String, SocketAddr)>,
+    /// Every XSP `cti` listener.
+    pub cti: Vec<(String, SocketAddr)>,
+    /// Where the lab's IdP proxy listens (its port; the address comes from DNS).
+    pub idp: Option<SocketAddr>,
+    /// Every load balancer's listener (a farm name may resolve to them).
+    pub lbs: Vec<(String, SocketAddr)>,
 }
 
 impl LabView {
@@ -68,22 +85,41 @@ impl LabView {
                 .xsps()
                 .map(|(n, h)| (n.to_owned(), h.https_addr()))
                 .collect(),
+            mtls: lab
+                .xsps()
+                .filter_map(|(n, h)| Some((n.to_owned(), h.mtls_addr()?)))
+                .collect(),
+            cti: lab
+                .xsps()
+                .filter_map(|(n, h)| Some((n.to_owned(), h.cti_addr()?)))
+                .collect(),
+            idp: lab.cloud().addr(bwlab_cloud::DEFAULT_IDP_HOST),
+            lbs: lab.lbs().map(|(n, h)| (n.to_owned(), h.addr())).collect(),
         }
     }
 
-    /// The lab node listening at `addr`, if it is an XSP.
+    /// The lab node listening at `addr`, if it is an XSP (any of its listeners).
     pub fn node_at(&self, addr: SocketAddr) -> Option<&str> {
         self.xsps
             .iter()
+            .chain(&self.mtls)
+            .chain(&self.cti)
+            .chain(&self.lbs)
             .find(|(_, a)| *a == addr)
             .map(|(n, _)| n.as_str())
+    }
+
+    /// The lab node at `addr`, else the address itself.
+    pub fn label(&self, addr: SocketAddr) -> String {
+        self.node_at(addr)
+            .map_or_else(|| addr.to_string(), str::to_owned)
     }
 
     /// The `https` port of the XSP at `ip` (the lab's ports may be ephemeral, so an A
     /// record alone does not say where to connect).
     pub fn port_map(&self) -> HashMap<IpAddr, u16> {
         let mut map = HashMap::new();
-        for (_, a) in &self.xsps {
+        for (_, a) in self.xsps.iter().chain(&self.lbs) {
             map.entry(a.ip()).or_insert(a.port());
         }
         map
@@ -100,6 +136,171 @@ impl LabView {
             .record(node.to_owned(), Kind::Sut, summary)
             .attr("action", action)
     }
+}
+
+/// An HTTP answer read whole.
+pub(crate) struct HttpAnswer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: Bytes,
+}
+
+impl HttpAnswer {
+    /// The body as JSON, when it is.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// One HTTP/1.1 exchange over a new TLS connection to `addr`, with `host` as server name
+/// and `Host` header. Errors are text: `connect …`, `TLS with …`, `HTTP: …`.
+pub(crate) async fn https_exchange(
+    tls: Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    host: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Bytes,
+) -> Result<HttpAnswer, String> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| format!("invalid server name {host:?}"))?;
+    let io = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS with {host}: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("HTTP: {e}"))?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let host_header = match addr.port() {
+        443 => host.to_owned(),
+        p => format!("{host}:{p}"),
+    };
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host_header);
+    for (k, v) in headers {
+        b = b.header(*k, v.as_str());
+    }
+    let req = b.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let result = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("HTTP body: {e}"))?
+            .to_bytes();
+        Ok(HttpAnswer {
+            status,
+            location,
+            body,
+        })
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+/// What the IdP proxy said to a BroadWorks login (`POST …/idp/authenticate`).
+pub(crate) enum IdpLogin {
+    /// Accepted: the user's CI access token and, when the password expires soon, the
+    /// proxy's warning text.
+    Accepted {
+        ci_token: String,
+        warning: Option<String>,
+    },
+    /// Refused: the status and the proxy's message text.
+    Refused { status: u16, message: String },
+}
+
+/// Posts BroadWorks credentials to the lab's IdP proxy (resolved through the lab DNS).
+pub(crate) async fn idp_authenticate(
+    view: &LabView,
+    tls: Arc<rustls::ClientConfig>,
+    user: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<IdpLogin, String> {
+    let body = serde_json::json!({"userId": user, "password": password}).to_string();
+    let answer = idp_call(
+        view,
+        tls,
+        Method::POST,
+        bwlab_cloud::PATH_AUTHENTICATE,
+        &[("content-type", "application/json".to_owned())],
+        Bytes::from(body),
+        timeout,
+    )
+    .await?;
+    let json = answer.json().unwrap_or_default();
+    let text = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    if answer.status == 200 {
+        let ci_token = text("accessToken").ok_or("no accessToken in the IdP answer")?;
+        let warning = json
+            .get("warning")
+            .and_then(|w| w.get("message"))
+            .and_then(|m| m.as_str())
+            .map(str::to_owned);
+        Ok(IdpLogin::Accepted { ci_token, warning })
+    } else {
+        let mut message = text("message")
+            .or_else(|| text("error"))
+            .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).into_owned());
+        // An expired password refused by the Webex flag: say how long ago, plainly.
+        if let Some(days) = json.get("daysAgo").and_then(|d| d.as_i64()) {
+            let plain = format!("password expired {days} days ago");
+            if !message.contains(&plain) {
+                message = format!("{message} ({plain})");
+            }
+        }
+        Ok(IdpLogin::Refused {
+            status: answer.status,
+            message,
+        })
+    }
+}
+
+/// One request to the lab's IdP proxy.
+pub(crate) async fn idp_call(
+    view: &LabView,
+    tls: Arc<rustls::ClientConfig>,
+    method: Method,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Bytes,
+    timeout: Duration,
+) -> Result<HttpAnswer, String> {
+    let host = bwlab_cloud::DEFAULT_IDP_HOST;
+    let port = view.idp.map_or(443, |a| a.port());
+    let resolver = lab_resolver(view.dns, timeout)?;
+    let ips = resolve_addresses(&resolver, host).await?;
+    let addr = SocketAddr::new(ips[0], port);
+    let mut all = vec![("accept", "application/json".to_owned())];
+    all.extend(headers.iter().cloned());
+    tokio::time::timeout(
+        timeout,
+        https_exchange(tls, addr, host, method, path, &all, body),
+    )
+    .await
+    .map_err(|_| format!("{host}: no answer within {timeout:?}"))?
 }
 
 /// A resolver that asks only the lab DNS server, without a cache (record changes and DNS

@@ -1,4 +1,5 @@
-//! `bwlab run FILE|DIR… [--profile r22,r23,r24] [--junit FILE] [--json]`.
+//! `bwlab run FILE|DIR… [--profile r22,r23,r24] [--junit FILE] [--report FILE.html] [--json]
+//! [--seed N]`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -22,9 +23,10 @@ pub struct RunArgs {
     /// Write a JUnit XML report (one test case per scenario × profile).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write a self-contained HTML report: the matrix, and per case the outcome, an SVG
-    /// sequence diagram of the journal (HTTP, DNS, events between the SUT and the nodes) and
-    /// the journal itself.
+    /// Write a self-contained HTML report (inline CSS and SVG): the run header, the matrix,
+    /// and per case the outcome with its failure text, an SVG timeline (steps, fault and
+    /// node-down spans, expectation checkpoints), an SVG sequence diagram of the journal
+    /// (SUT, DNS, load balancers, XSPs, cloud hosts), the run log and the journal.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
     /// Print the results as JSON on stdout instead of the matrix.
@@ -99,6 +101,21 @@ pub async fn run(args: &RunArgs) -> i32 {
         seed: args.seed,
         ..RunOptions::default()
     };
+    let info = report::RunInfo {
+        started: Some(report::now_text()),
+        profiles: args.profile.clone(),
+        seed: args.seed,
+        seeds: scenarios
+            .iter()
+            .map(|(f, s)| {
+                (
+                    super::label(Some(f), s),
+                    args.seed.or(s.seed).unwrap_or(super::DEFAULT_SEED),
+                )
+            })
+            .collect(),
+        command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+    };
     let total = plan.len();
     let mut results: Vec<CaseResult> = Vec::with_capacity(total);
     for (i, (f, s, profile, listed)) in plan.into_iter().enumerate() {
@@ -131,7 +148,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         return exit::ENVIRONMENT;
     }
     if let Some(path) = &args.report
-        && let Err(e) = std::fs::write(path, report::html(&results))
+        && let Err(e) = std::fs::write(path, report::html_report(&results, &info))
     {
         eprintln!("error: cannot write {}: {e}", path.display());
         return exit::ENVIRONMENT;

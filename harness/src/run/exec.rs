@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use bwlab_appserver::{EventFault, EventPackage, FaultScope};
 use bwlab_core::{Entry, Filter, Kind};
-use bwlab_dns::{DnsFault, RecordData, RecordType};
+use bwlab_dns::{DnsFault, RecordType};
 use bwlab_net::faults::{NetFaultId, ToxicRule};
+use bwlab_net::http_faults::HttpFaultId;
 use bwlab_scenario::fault::{DnsReply, FaultRule};
 use bwlab_scenario::scenario::ReferenceClient;
 use bwlab_scenario::timeline::{ClockAction, DataAction, NodeAction, SutAction};
@@ -18,12 +19,13 @@ use bwlab_xsp::{XspEventFault, XspFaultId};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
-use super::matcher::{self, UserId};
-use super::support::{self, Layout};
+use super::matcher;
+use super::support;
 use super::{CaseResult, Outcome, RunOptions};
 use crate::Lab;
 use crate::reference::{
-    Auth, CloudClient, CloudClientOptions, WebexApp, WebexAppHandle, WebexAppOptions,
+    CloudClient, CloudClientOptions, CloudRunner, CtiOptions, TlsVersion, WebexApp, WebexAppHandle,
+    WebexAppOptions,
 };
 
 /// Journal node of a `command:` SUT's output.
@@ -34,7 +36,69 @@ const NEAR_MISSES: usize = 3;
 const TRACE_LIMIT: usize = 2000;
 
 /// Runs `scenario` (loaded from a file in `base_dir`, if any) on `profile`.
+///
+/// With a reference SUT everything in the case runs in this process, so the case runs on
+/// its own current-thread runtime with paused tokio time: timers fire as soon as nothing
+/// else can happen, and a scenario of ten lab minutes takes seconds. `command:` and `url:`
+/// SUTs live in real time, and so does their case.
 pub async fn run_case(
+    scenario: &Scenario,
+    file: Option<&Path>,
+    profile: &str,
+    opts: &RunOptions,
+) -> CaseResult {
+    if scenario.sut.reference.is_none() || opts.real_time {
+        return run_case_here(scenario, file, profile, opts).await;
+    }
+    let (s, f, p, o) = (
+        scenario.clone(),
+        file.map(Path::to_path_buf),
+        profile.to_owned(),
+        opts.clone(),
+    );
+    let started = std::time::Instant::now();
+    let joined = tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(rt.block_on(run_case_here(&s, f.as_deref(), &p, &o)))
+    })
+    .await;
+    match joined {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => broken(scenario, file, profile, started, format!("no runtime: {e}")),
+        Err(e) => broken(
+            scenario,
+            file,
+            profile,
+            started,
+            format!("the case panicked: {e}"),
+        ),
+    }
+}
+
+fn broken(
+    scenario: &Scenario,
+    file: Option<&Path>,
+    profile: &str,
+    started: std::time::Instant,
+    message: String,
+) -> CaseResult {
+    CaseResult {
+        scenario: super::label(file, scenario),
+        name: scenario.name.clone(),
+        file: file.map(Path::to_path_buf),
+        profile: profile.to_owned(),
+        outcome: Outcome::Fail(message),
+        seconds: started.elapsed().as_secs_f64(),
+        log: Vec::new(),
+        trace: Vec::new(),
+    }
+}
+
+async fn run_case_here(
     scenario: &Scenario,
     file: Option<&Path>,
     profile: &str,
@@ -82,12 +146,36 @@ enum Handle {
     Xsp(String, XspFaultId),
     As(bwlab_appserver::FaultId),
     Dns(bwlab_dns::FaultId),
+    /// An HTTP fault on an XSP or a cloud host.
+    Http(String, HttpFaultId),
+    /// A run-time setting of an XSP, reverted to its configured value.
+    Drift(String, Drift),
+    /// A fault on the SUT's own side (its client certificate, its TLS versions).
+    Sut(SutFault),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Drift {
+    AuthKeys,
+    CallControlName,
+    AuthServiceUrl,
+    TrustAnchors,
+    Identity,
+    TlsVersions,
+    ClockSkew,
+}
+
+/// What the reference SUT is told to do wrong, by fault.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SutFault {
+    ClientCertificate(bwlab_scenario::fault::BadCertificate),
+    TlsMax(bwlab_scenario::fault::TlsVersion),
 }
 
 enum SutState {
     None,
     App(WebexAppHandle),
-    Cloud(CloudClient),
+    Cloud(CloudRunner),
     Process(tokio::process::Child),
 }
 
@@ -104,6 +192,8 @@ struct Runner<'a> {
     seed: u64,
     state_dir: Option<PathBuf>,
     log: &'a mut Vec<String>,
+    /// Load balancers and the address they connect to backends from (for `via`).
+    lb_ips: HashMap<String, std::net::IpAddr>,
 }
 
 async fn run(
@@ -114,11 +204,9 @@ async fn run(
     log: &mut Vec<String>,
     trace: &mut Vec<super::TraceEntry>,
 ) -> Result<(), Stop> {
-    let layout = support::layout(scenario).map_err(Stop::Skip)?;
-    let mut b = Lab::builder().profile(profile).xsp_layout(match layout {
-        Layout::Option2 => crate::XspLayout::Option2,
-        _ => crate::XspLayout::Option1,
-    });
+    let mut b = Lab::builder()
+        .profile(profile)
+        .topology(support::topology(scenario));
     if let Some(file) = scenario.data.as_ref().and_then(|d| d.file.as_ref()) {
         let p = PathBuf::from(file);
         let p = match (&base, p.is_relative()) {
@@ -142,15 +230,23 @@ async fn run(
         .start()
         .await
         .map_err(|e| fail(format!("the lab did not start: {e}")))?;
-    if layout == Layout::SingleXsp {
-        unpublish(&lab, "xsp2");
+    if let Some(sys) = scenario.data.as_ref().and_then(|d| d.system.as_ref()) {
+        apply_system(&lab, sys);
     }
-    if let Some(sys) = scenario.data.as_ref().and_then(|d| d.system.as_ref())
-        && let Some(on) = sys.enforce_password_change_on_expiry
-    {
-        lab.data().set_enforce_password_change_on_expiry(on);
+    for sub in &scenario.subscribers {
+        add_subscriber(&lab, sub).map_err(fail)?;
     }
+    for (flag, on) in &scenario.sut.flags {
+        if flag == "w4bwks-password-expiry-fail-login" {
+            lab.cloud().set_password_expiry_fail_login(None, *on);
+        }
+    }
+    let lb_ips = lab
+        .lbs()
+        .map(|(n, l)| (n.to_owned(), l.addr().ip()))
+        .collect();
     let mut r = Runner {
+        lb_ips,
         scenario,
         profile,
         opts,
@@ -171,33 +267,69 @@ async fn run(
 
 static STATE_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Takes `node` out of the farm's DNS names (single-xsp on the two-node lab): it keeps
-/// running, unpublished.
-fn unpublish(lab: &Lab, node: &str) {
-    let Some(ip) = lab.plan().node(node).map(|n| n.ip) else {
-        return;
-    };
-    let fqdn = lab.topology().fqdn(node);
-    for (name, data) in lab.topology().dns_records(lab.plan()) {
-        let drop = match &data {
-            RecordData::A(a) => name != fqdn && std::net::IpAddr::V4(*a) == ip,
-            RecordData::Srv(s) => s.target.trim_end_matches('.') == fqdn,
-            _ => false,
-        };
-        if drop {
-            let _ = lab.dns().records().remove_value(&name, &data);
-        }
+/// `data.system` (or a `data: {system: …}` step): the AS's system settings.
+fn apply_system(lab: &Lab, sys: &bwlab_scenario::scenario::SystemSettings) {
+    let store = lab.data();
+    let mut policy = store.policy();
+    if let Some(on) = sys.enforce_password_change_on_expiry {
+        policy.enforce_password_change_on_expiry = on;
     }
+    if let Some(days) = sys.password_warning_days {
+        policy.warning_days = i64::from(days);
+    }
+    if let Some(n) = sys.lockout_threshold {
+        policy.lockout_threshold = n;
+    }
+    store.set_policy(&policy);
+}
+
+/// An inline `subscribers:` entry (or an `add_user` step): a user in the lab's first
+/// group, with its services assigned.
+fn add_subscriber(lab: &Lab, sub: &bwlab_scenario::scenario::Subscriber) -> Result<(), String> {
+    let store = lab.data();
+    let group = store
+        .groups()
+        .first()
+        .ok_or("the lab data has no group to add users to")?;
+    let user_id = if sub.user.contains('@') {
+        sub.user.clone()
+    } else {
+        format!("{}@{}", sub.user, lab.topology().domain)
+    };
+    let local = user_id.split('@').next().unwrap_or(&user_id).to_owned();
+    let mut first = local.clone();
+    if let Some(c) = first.get_mut(0..1) {
+        c.make_ascii_uppercase();
+    }
+    let spec = bwlab_model::spec::UserSpec {
+        user_id: user_id.clone(),
+        enterprise: Some(group.enterprise_id.to_string()),
+        group: group.id.to_string(),
+        first_name: first,
+        last_name: "Scenario".into(),
+        password: sub.password.clone(),
+        number: sub.number.clone(),
+        extension: sub.extension.clone(),
+        password_expires_in_days: sub.password_expires_in_days,
+        ..Default::default()
+    };
+    let user = store
+        .add_user(spec)
+        .map_err(|e| format!("subscriber {}: {e}", sub.user))?;
+    for service in &sub.services {
+        let kind = bwlab_model::ServiceKind::from_name(service)
+            .ok_or_else(|| format!("subscriber {}: unknown service {service}", sub.user))?;
+        store
+            .assign_service(user.idx, kind)
+            .map_err(|e| format!("subscriber {}: {e}", sub.user))?;
+    }
+    Ok(())
 }
 
 impl Runner<'_> {
     fn note(&mut self, text: String) {
         let at = self.t0.elapsed();
         self.log.push(format!("{:>8.3}s {text}", at.as_secs_f64()));
-    }
-
-    fn user_id_fn(&self) -> impl Fn(&str) -> String + '_ {
-        |n: &str| self.lab.user_id(n)
     }
 
     async fn drive(&mut self, base: Option<PathBuf>) -> Result<(), Stop> {
@@ -326,76 +458,19 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn entries(&self, since: u64) -> (Vec<Arc<Entry>>, Vec<Arc<Entry>>) {
-        let all = self.lab.journal().entries();
-        let window = all.iter().filter(|e| e.seq >= since).cloned().collect();
-        (window, all)
-    }
-
     /// Checks `exp` over the entries since `since`, now.
     fn check_now(&self, exp: &Expectation, since: u64) -> Result<(), String> {
-        let (window, all) = self.entries(since);
-        let uid = self.user_id_fn();
-        let ev = matcher::evaluate(exp, &window, &all, &uid);
-        if ev.ok {
-            Ok(())
-        } else {
-            Err(self.explain(exp, ev.count, &window, &all, &uid))
-        }
-    }
-
-    fn explain(
-        &self,
-        exp: &Expectation,
-        count: u32,
-        window: &[Arc<Entry>],
-        all: &[Arc<Entry>],
-        uid: UserId<'_>,
-    ) -> String {
-        let mut text = format!(
-            "expected {} — {count} matching entr{}",
-            matcher::describe(exp),
-            if count == 1 { "y" } else { "ies" }
-        );
-        let misses = matcher::near_misses(exp, window, all, uid, NEAR_MISSES);
-        if misses.is_empty() {
-            text.push_str("\n  no journal entry of that kind");
-        } else {
-            text.push_str("\n  closest journal entries:");
-            for m in misses {
-                text.push_str("\n    ");
-                text.push_str(&m);
-            }
-        }
-        text
+        check_on(&self.lab, &self.lb_ips, exp, since)
     }
 
     /// Waits until `exp` holds over the entries since `since`, at the latest at `deadline`.
-    /// Expectations with an upper bound (`count`, `at_most`) are judged at the deadline.
     async fn await_expectation(
         &self,
         exp: &Expectation,
         since: u64,
         deadline: Instant,
     ) -> Result<(), String> {
-        let journal = self.lab.journal().clone();
-        if matcher::has_upper_bound(exp) {
-            tokio::time::sleep_until(deadline).await;
-            return self.check_now(exp, since);
-        }
-        loop {
-            let next = journal.next_seq();
-            if self.check_now(exp, since).is_ok() {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return self.check_now(exp, since);
-            }
-            // Wake on the next journal entry (or at the deadline).
-            let any = Filter::default().since(next);
-            let _ = journal.wait_for(&any, deadline - now).await;
-        }
+        await_with(&self.lab, &self.lb_ips, exp, since, deadline).await
     }
 
     // ----- faults -----------------------------------------------------------------------
@@ -412,9 +487,10 @@ impl Runner<'_> {
         let handle = if let Some(json) = f.toxiproxy_json() {
             let rule: ToxicRule =
                 serde_json::from_value(json).map_err(|e| fail(format!("fault {id}: {e}")))?;
-            let name = xsp(&self.lab)?;
-            let fid = self.lab.xsp(&name).map(|x| x.net_faults().add(rule));
-            Handle::Net(name, fid.ok_or_else(|| fail("no such node"))?)
+            let faults = self
+                .net_faults(&on)
+                .ok_or_else(|| Stop::Skip(format!("fault {kind} on {on}")))?;
+            Handle::Net(on.clone(), faults.add(rule))
         } else if f.drop_heartbeats.is_some()
             || f.stall_stream.is_some()
             || f.kill_channel.is_some()
@@ -477,6 +553,10 @@ impl Runner<'_> {
             };
             let name = d.name.clone().unwrap_or_else(|| "*".into());
             Handle::Dns(self.lab.dns().inject(&name, rtype, reply))
+        } else if let Some(h) = self.http_fault(f, &on, &id)? {
+            h
+        } else if let Some(h) = self.drift_fault(f, &on, &id)? {
+            h
         } else {
             return Err(Stop::Skip(format!("fault {kind}")));
         };
@@ -557,6 +637,180 @@ impl Runner<'_> {
         None
     }
 
+    /// The SUT-side faults in force (applied at the SUT's next sign-in).
+    fn sut_faults(&self) -> Vec<SutFault> {
+        self.faults
+            .iter()
+            .filter_map(|(_, h)| match h {
+                Handle::Sut(f) => Some(*f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// HTTP faults (WireMock vocabulary) on an XSP or a cloud host.
+    fn http_fault(&self, f: &FaultRule, on: &str, id: &str) -> Result<Option<Handle>, Stop> {
+        use bwlab_net::http_faults::{DelayDist, HttpFaultAction as A, HttpFaultRule, RouteMatch};
+        use bwlab_scenario::fault::{ResponseDelay, WireMockFault};
+        let action = if let Some(w) = &f.http_fault {
+            match w {
+                WireMockFault::ConnectionResetByPeer => A::Reset,
+                WireMockFault::EmptyResponse => A::EmptyResponse,
+                WireMockFault::MalformedResponseChunk => A::MalformedChunk,
+                WireMockFault::RandomDataThenClose => A::RandomDataThenClose,
+            }
+        } else if let Some(d) = &f.response_delay {
+            A::Delay(match d {
+                ResponseDelay::Fixed(d) => DelayDist::Fixed(d.0),
+                ResponseDelay::Uniform { lower, upper } => DelayDist::Uniform {
+                    lower: lower.0,
+                    upper: upper.0,
+                },
+                ResponseDelay::Lognormal { median, sigma } => DelayDist::Lognormal {
+                    median: median.0,
+                    sigma: *sigma,
+                },
+            })
+        } else if let Some(d) = &f.chunked_dribble {
+            A::ChunkedDribble {
+                chunks: d.chunks,
+                total: d.total.0,
+            }
+        } else if let Some(st) = &f.http_status {
+            A::Status {
+                status: st.status,
+                body: st.body.clone(),
+                retry_after: st.retry_after.as_ref().map(|d| d.0),
+            }
+        } else if let Some(r) = &f.http_redirect {
+            // A node name redirects to that node's own URL.
+            let location = match self.lab.xsp(&r.to) {
+                Some(x) => format!(
+                    "https://{}:{}/com.broadsoft.xsi-actions/v2.0",
+                    self.lab.topology().fqdn(&r.to),
+                    x.https_addr().port()
+                ),
+                None => r.to.clone(),
+            };
+            A::Redirect {
+                location,
+                status: r.status.unwrap_or(302),
+            }
+        } else {
+            return Ok(None);
+        };
+        let mut route = RouteMatch::any();
+        if let Some(m) = f.route.as_ref() {
+            route.method = m.method.clone();
+            route.path = m.path.clone();
+        }
+        let rule = HttpFaultRule::new(action)
+            .route(route)
+            .probability(f.probability.unwrap_or(1.0));
+        let faults = self
+            .lab
+            .xsp(on)
+            .map(|x| x.http_faults())
+            .or_else(|| self.lab.cloud().http_faults(on))
+            .ok_or_else(|| Stop::Skip(format!("HTTP fault {id} on {on}")))?;
+        faults.reseed(self.seed);
+        Ok(Some(Handle::Http(on.to_owned(), faults.add(rule))))
+    }
+
+    /// Certificates, TLS versions, clock skew and configuration drift: run-time settings of
+    /// one XSP, or (`on: sut`) what the reference SUT presents.
+    fn drift_fault(&self, f: &FaultRule, on: &str, id: &str) -> Result<Option<Handle>, Stop> {
+        use bwlab_scenario::fault::{ConfigDrift, TlsVersion, TrustAnchor};
+        if on == "sut" {
+            if let Some(b) = f.bad_certificate {
+                return Ok(Some(Handle::Sut(SutFault::ClientCertificate(b))));
+            }
+            if let Some(t) = &f.tls {
+                let max = t.max_version.unwrap_or(TlsVersion::Tls13);
+                return Ok(Some(Handle::Sut(SutFault::TlsMax(max))));
+            }
+            return Ok(None);
+        }
+        let Some(x) = self.lab.xsp(on) else {
+            return Ok(None);
+        };
+        let tls_err = |e: bwlab_xsp::XspError| fail(format!("fault {id} on {on}: {e}"));
+        let drift = if let Some(b) = f.bad_certificate {
+            let kind: bwlab_pki::BadCert = serde_json::to_value(b)
+                .and_then(serde_json::from_value)
+                .map_err(|e| fail(format!("fault {id}: {e}")))?;
+            let bad = self
+                .lab
+                .pki()
+                .bad_cert_for_host(kind, &self.lab.topology().fqdn(on))
+                .map_err(|e| fail(format!("fault {id}: {e}")))?;
+            x.set_server_identity(Some(bad.identity)).map_err(tls_err)?;
+            Drift::Identity
+        } else if let Some(t) = &f.tls {
+            use bwlab_pki::TlsVersions as V;
+            let min = t.min_version.unwrap_or(TlsVersion::Tls12);
+            let max = t.max_version.unwrap_or(TlsVersion::Tls13);
+            let versions = match (min, max) {
+                (TlsVersion::Tls13, _) => V::Tls13Only,
+                (_, TlsVersion::Tls12) => V::Tls12Only,
+                (_, TlsVersion::Tls13) => V::Tls12And13,
+                _ => {
+                    return Err(Stop::Skip(format!(
+                        "fault {id}: an XSP below TLS 1.2 (the lab's TLS library has no TLS 1.0/1.1)"
+                    )));
+                }
+            };
+            x.set_tls_versions(Some(versions)).map_err(tls_err)?;
+            Drift::TlsVersions
+        } else if let Some(c) = &f.clock_skew {
+            let ahead = c.ahead.as_ref().map_or(0, |d| d.0.as_secs() as i64);
+            let behind = c.behind.as_ref().map_or(0, |d| d.0.as_secs() as i64);
+            x.set_clock_skew(time::Duration::seconds(ahead - behind));
+            Drift::ClockSkew
+        } else if let Some(d) = &f.config_drift {
+            match d {
+                ConfigDrift::NonSharedAuthserviceKeys => {
+                    x.set_own_auth_keys(Some(bwlab_xsp::AuthKeys::new()));
+                    Drift::AuthKeys
+                }
+                ConfigDrift::CallControlApplicationName(name) => {
+                    if !x.set_call_control_application_name(Some(name.clone())) {
+                        return Err(fail(format!("fault {id}: {on} serves no Xsi-Events")));
+                    }
+                    Drift::CallControlName
+                }
+                ConfigDrift::MissingAuthserviceUrl => {
+                    x.set_authservice_url_configured(false);
+                    Drift::AuthServiceUrl
+                }
+                ConfigDrift::MissingTrustAnchor(a) => {
+                    let ca = match a {
+                        TrustAnchor::WebexCa => bwlab_pki::CaId::WebexClient,
+                        TrustAnchor::Identrust => bwlab_pki::CaId::IdenTrust,
+                        TrustAnchor::GodaddyG2 => bwlab_pki::CaId::GoDaddyG2,
+                    };
+                    let anchors = self
+                        .lab
+                        .pki()
+                        .trust_anchors_without(&x.client_trust_anchors(), ca);
+                    x.set_client_trust_anchors(Some(anchors)).map_err(tls_err)?;
+                    Drift::TrustAnchors
+                }
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(Handle::Drift(on.to_owned(), drift)))
+    }
+
+    /// The transport-fault layer under a node's listeners (an XSP or a load balancer).
+    fn net_faults(&self, node: &str) -> Option<&bwlab_net::faults::NetFaults> {
+        self.lab
+            .xsp(node)
+            .map(|x| x.net_faults())
+            .or_else(|| self.lab.lb(node).map(|l| l.net_faults()))
+    }
+
     fn revert(&mut self, id: &str) {
         let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.faults)
             .into_iter()
@@ -571,8 +825,8 @@ impl Runner<'_> {
     fn revert_handle(&self, h: &Handle) {
         match h {
             Handle::Net(node, id) => {
-                if let Some(x) = self.lab.xsp(node) {
-                    x.net_faults().remove(*id);
+                if let Some(f) = self.net_faults(node) {
+                    f.remove(*id);
                 }
             }
             Handle::Xsp(node, id) => {
@@ -586,6 +840,39 @@ impl Runner<'_> {
             Handle::Dns(id) => {
                 self.lab.dns().revert(*id);
             }
+            Handle::Http(on, id) => {
+                if let Some(f) = self
+                    .lab
+                    .xsp(on)
+                    .map(|x| x.http_faults())
+                    .or_else(|| self.lab.cloud().http_faults(on))
+                {
+                    f.remove(*id);
+                }
+            }
+            Handle::Drift(on, d) => {
+                if let Some(x) = self.lab.xsp(on) {
+                    match d {
+                        Drift::AuthKeys => x.set_own_auth_keys(None),
+                        Drift::CallControlName => {
+                            x.set_call_control_application_name(None);
+                        }
+                        Drift::AuthServiceUrl => x.set_authservice_url_configured(true),
+                        Drift::TrustAnchors => {
+                            let _ = x.set_client_trust_anchors(None);
+                        }
+                        Drift::Identity => {
+                            let _ = x.set_server_identity(None);
+                        }
+                        Drift::TlsVersions => {
+                            let _ = x.set_tls_versions(None);
+                        }
+                        Drift::ClockSkew => x.set_clock_skew(time::Duration::ZERO),
+                    }
+                }
+            }
+            // The SUT picks these up at its next sign-in.
+            Handle::Sut(_) => {}
         }
     }
 
@@ -593,26 +880,31 @@ impl Runner<'_> {
     /// timeout 0, on open connections too); `up` removes it; `restart` restarts the node's
     /// Xsi-Events web app (every channel drops, subscriptions survive).
     fn node(&mut self, n: &NodeAction) {
-        let Some(x) = self.lab.xsp(n.node()) else {
+        let Some(faults) = self.net_faults(n.node()).cloned() else {
             return;
         };
         match n {
             NodeAction::Down(name) => {
                 if !self.down.contains_key(name) {
-                    let id =
-                        x.net_faults()
-                            .add(ToxicRule::new(bwlab_net::faults::Toxic::ResetPeer {
-                                timeout: 0,
-                            }));
+                    let id = faults.add(ToxicRule::new(bwlab_net::faults::Toxic::ResetPeer {
+                        timeout: 0,
+                    }));
                     self.down.insert(name.clone(), id);
                 }
             }
             NodeAction::Up(name) => {
                 if let Some(id) = self.down.remove(name) {
-                    x.net_faults().remove(id);
+                    faults.remove(id);
                 }
             }
-            NodeAction::Restart(_) => x.restart_events(),
+            NodeAction::Restart(name) => {
+                if let Some(x) = self.lab.xsp(name) {
+                    x.restart_events();
+                } else if let Some(id) = self.down.remove(name) {
+                    // A load balancer restarts: it comes back with fresh tables.
+                    faults.remove(id);
+                }
+            }
         }
         let what = match n {
             NodeAction::Down(_) => "down",
@@ -668,12 +960,8 @@ impl Runner<'_> {
                 };
                 r.map_err(|e| fail(format!("data: {e}")))?;
             }
-            DataAction::System(sys) => {
-                if let Some(on) = sys.enforce_password_change_on_expiry {
-                    store.set_enforce_password_change_on_expiry(on);
-                }
-            }
-            DataAction::AddUser(_) => return Err(Stop::Skip("data action add_user".into())),
+            DataAction::System(sys) => apply_system(&self.lab, sys),
+            DataAction::AddUser(sub) => add_subscriber(&self.lab, sub).map_err(fail)?,
         }
         self.note(format!(
             "data: {}",
@@ -734,29 +1022,47 @@ impl Runner<'_> {
                 }
             }
             Some(ReferenceClient::WebexCloud) => {
-                let client = match &self.sut {
-                    SutState::Cloud(c) => c.clone(),
-                    _ => CloudClient::new(
-                        &self.lab,
-                        CloudClientOptions {
-                            seed: self.seed,
-                            ..CloudClientOptions::default()
-                        },
-                    ),
-                };
-                let path = format!("user/{user}/profile");
-                match client.get(&path, &Auth::basic(&user, &password)).await {
-                    Ok(r) => self.note(format!("webex-cloud: GET {path} → {}", r.status)),
-                    Err(e) => {
-                        self.note(format!("webex-cloud: GET {path} failed: {e}"));
-                        self.sut_line(
-                            crate::reference::CLOUD_NODE,
-                            "sign-in-failed",
-                            format!("sign-in failed: {e}"),
-                        );
-                    }
-                }
-                self.sut = SutState::Cloud(client);
+                self.sign_out().await;
+                let faults = self.sut_faults();
+                let bad_cert = faults.iter().find_map(|f| match f {
+                    SutFault::ClientCertificate(b) => serde_json::to_value(b)
+                        .and_then(serde_json::from_value::<bwlab_pki::BadCert>)
+                        .ok(),
+                    _ => None,
+                });
+                let tls_max = faults.iter().find_map(|f| match f {
+                    SutFault::TlsMax(v) => Some(match v {
+                        bwlab_scenario::fault::TlsVersion::Tls10 => TlsVersion::V1_0,
+                        bwlab_scenario::fault::TlsVersion::Tls11 => TlsVersion::V1_1,
+                        bwlab_scenario::fault::TlsVersion::Tls12 => TlsVersion::V1_2,
+                        bwlab_scenario::fault::TlsVersion::Tls13 => TlsVersion::V1_3,
+                    }),
+                    _ => None,
+                });
+                // The CTI microservice connects where CTI has a farm of its own (layout
+                // option 2), or when the scenario is about its client certificate.
+                let mtls_farm = self
+                    .lab
+                    .topology()
+                    .farms
+                    .iter()
+                    .any(|f| f.kind == crate::Farm::Mtls);
+                let cti = (mtls_farm || bad_cert.is_some()).then(|| CtiOptions {
+                    bad_certificate: bad_cert,
+                    ..CtiOptions::default()
+                });
+                let client = CloudClient::new(
+                    &self.lab,
+                    CloudClientOptions {
+                        seed: self.seed,
+                        cti,
+                        tls_max_version: tls_max,
+                        ..CloudClientOptions::default()
+                    },
+                );
+                let runner = client.start(&user, Some(&password));
+                self.note(format!("webex-cloud: working for {user}"));
+                self.sut = SutState::Cloud(runner);
             }
             None => {}
         }
@@ -771,7 +1077,11 @@ impl Runner<'_> {
             SutState::Process(mut child) => {
                 let _ = child.kill().await;
             }
-            SutState::Cloud(_) | SutState::None => {}
+            SutState::Cloud(runner) => {
+                runner.stop().await;
+                self.note("webex-cloud: stopped".into());
+            }
+            SutState::None => {}
         }
     }
 
@@ -873,32 +1183,64 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// The journal as the HTML report draws it (at most `TRACE_LIMIT` entries).
+    /// The journal as the HTML report draws it (at most `TRACE_LIMIT` entries), timed in
+    /// milliseconds since the run started, like the log.
     fn trace(&self) -> Vec<super::TraceEntry> {
-        let start = self
-            .lab
-            .journal()
-            .entries()
-            .first()
-            .map(|e| e.at)
-            .unwrap_or_else(|| self.lab.clock().now());
+        // Lab clock advances, in order: (tokio seconds when made, by how much). The log has
+        // one "lab clock advanced" line per advance actually made, in timeline order.
+        let made: Vec<f64> = self
+            .log
+            .iter()
+            .filter(|l| l.contains(": lab clock advanced by "))
+            .filter_map(|l| l.trim_start().split('s').next()?.parse().ok())
+            .collect();
+        let advances: Vec<(time::Duration, time::Duration)> = self
+            .scenario
+            .timeline
+            .iter()
+            .filter_map(|s| match &s.clock {
+                Some(ClockAction::Advance(d)) => time::Duration::try_from(d.0).ok(),
+                _ => None,
+            })
+            .zip(made)
+            .map(|(by, at)| (time::Duration::seconds_f64(at), by))
+            .collect();
+        let advanced: time::Duration = advances.iter().map(|(_, by)| *by).sum();
+        let elapsed = time::Duration::try_from(self.t0.elapsed()).unwrap_or_default();
+        // Lab wall time at `t0`.
+        let origin = self.lab.clock().now() - elapsed - advanced;
+        let ms = |at: time::OffsetDateTime| {
+            let mut rel = at - origin;
+            for (when, by) in &advances {
+                if rel >= *when + *by {
+                    rel -= *by;
+                }
+            }
+            u64::try_from(rel.whole_milliseconds().max(0)).unwrap_or(0)
+        };
         self.lab
             .journal()
             .entries()
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    Kind::Http | Kind::Event | Kind::Dns | Kind::Sut | Kind::Fault
-                )
+            .filter(|e| match e.kind {
+                Kind::Http | Kind::Event | Kind::Dns | Kind::Sut | Kind::Fault | Kind::Lab => true,
+                Kind::Tls => e.attr("outcome") != Some("accepted"),
+                _ => false,
             })
             .take(TRACE_LIMIT)
             .map(|e| super::TraceEntry {
-                ms: u64::try_from((e.at - start).whole_milliseconds().max(0)).unwrap_or(0),
+                ms: ms(e.at),
+                seq: e.seq,
                 node: e.node.to_string(),
                 kind: e.kind.to_string(),
                 summary: e.summary.lines().next().unwrap_or_default().to_owned(),
                 direction: e.attr("direction").map(str::to_owned),
+                peer: e.peer.map(|p| p.to_string()),
+                attrs: e
+                    .attrs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
             })
             .collect()
     }
@@ -912,5 +1254,84 @@ impl Runner<'_> {
         if let Some(dir) = self.state_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
+    }
+}
+
+/// Load balancers of the lab and the address they connect to backends from (for `via`).
+fn lb_ips(lab: &Lab) -> HashMap<String, std::net::IpAddr> {
+    lab.lbs()
+        .map(|(n, l)| (n.to_owned(), l.addr().ip()))
+        .collect()
+}
+
+/// Checks `exp` over the journal entries since `since`, now.
+fn check_on(
+    lab: &Lab,
+    lbs: &HashMap<String, std::net::IpAddr>,
+    exp: &Expectation,
+    since: u64,
+) -> Result<(), String> {
+    let all = lab.journal().entries();
+    let window: Vec<Arc<Entry>> = all.iter().filter(|e| e.seq >= since).cloned().collect();
+    let uid = |n: &str| lab.user_id(n);
+    let ev = matcher::evaluate(exp, &window, &all, &uid, lbs);
+    if ev.ok {
+        return Ok(());
+    }
+    let count = ev.count;
+    let mut text = format!(
+        "expected {} — {count} matching entr{}",
+        matcher::describe(exp),
+        if count == 1 { "y" } else { "ies" }
+    );
+    let misses = matcher::near_misses(exp, &window, &all, &uid, lbs, NEAR_MISSES);
+    if misses.is_empty() {
+        text.push_str("\n  no journal entry of that kind");
+    } else {
+        text.push_str("\n  closest journal entries:");
+        for m in misses {
+            text.push_str("\n    ");
+            text.push_str(&m);
+        }
+    }
+    Err(text)
+}
+
+/// [`super::await_expectation`]: waits for `exp` until `deadline`.
+pub(crate) async fn await_on(
+    lab: &Lab,
+    exp: &Expectation,
+    since: u64,
+    deadline: Instant,
+) -> Result<(), String> {
+    await_with(lab, &lb_ips(lab), exp, since, deadline).await
+}
+
+/// Waits until `exp` holds over the entries since `since`, at the latest at `deadline`.
+/// Expectations with an upper bound (`count`, `at_most`) are judged at the deadline.
+async fn await_with(
+    lab: &Lab,
+    lbs: &HashMap<String, std::net::IpAddr>,
+    exp: &Expectation,
+    since: u64,
+    deadline: Instant,
+) -> Result<(), String> {
+    let journal = lab.journal().clone();
+    if matcher::has_upper_bound(exp) {
+        tokio::time::sleep_until(deadline).await;
+        return check_on(lab, lbs, exp, since);
+    }
+    loop {
+        let next = journal.next_seq();
+        if check_on(lab, lbs, exp, since).is_ok() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return check_on(lab, lbs, exp, since);
+        }
+        // Wake on the next journal entry (or at the deadline).
+        let any = Filter::default().since(next);
+        let _ = journal.wait_for(&any, deadline - now).await;
     }
 }

@@ -59,7 +59,11 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
 struct Ctx<'a> {
     user_id: UserId<'a>,
     channels: &'a HashMap<String, (String, String)>,
+    lbs: Lbs<'a>,
 }
+
+/// Load balancers by name, with the address their backend connections come from.
+pub(crate) type Lbs<'a> = &'a HashMap<String, std::net::IpAddr>;
 
 impl Ctx<'_> {
     fn user_of_channel(&self, channel: Option<&str>) -> Option<String> {
@@ -100,7 +104,24 @@ fn checks(exp: &Expectation, e: &Entry, ctx: &Ctx<'_>) -> Option<Vec<Check>> {
         if e.kind != Kind::Http || e.attr("path").is_none() {
             return None;
         }
-        out.push(check("node", &r.node, node()));
+        // With `via`, the LB's own entries (its backend is the node); without, only the
+        // servers' entries, so a proxied request counts once.
+        let lb_entry = ctx.lbs.contains_key(&*e.node);
+        match &r.via {
+            Some(via) => {
+                if !lb_entry {
+                    return None;
+                }
+                out.push(check("via", &Some(via.clone()), node()));
+                out.push(check("node", &r.node, attr("backend")));
+            }
+            None => {
+                if lb_entry {
+                    return None;
+                }
+                out.push(check("node", &r.node, node()));
+            }
+        }
         out.push(check_with("method", &r.method, attr("method"), |w, g| {
             w.eq_ignore_ascii_case(g)
         }));
@@ -123,6 +144,22 @@ fn checks(exp: &Expectation, e: &Entry, ctx: &Ctx<'_>) -> Option<Vec<Check>> {
             same_user,
         ));
         out.push(check("node", &c.node, node()));
+        if let Some(via) = &c.via {
+            // The XSP saw the LB as its peer (LBs connect from their own address).
+            let from = e.peer.map(|p| p.ip());
+            let lb = ctx.lbs.get(via).copied();
+            out.push(Some(Check {
+                key: "via",
+                want: via.clone(),
+                got: from.map(|ip| {
+                    ctx.lbs
+                        .iter()
+                        .find(|(_, a)| **a == ip)
+                        .map_or_else(|| ip.to_string(), |(n, _)| n.clone())
+                }),
+                ok: lb.is_some() && from == lb,
+            }));
+        }
     } else if let Some(c) = &exp.channel_closed {
         if e.kind != Kind::Event || e.attr("outcome") != Some("closed") {
             return None;
@@ -234,11 +271,13 @@ pub(crate) fn evaluate(
     window: &[Arc<Entry>],
     all: &[Arc<Entry>],
     user_id: UserId<'_>,
+    lbs: Lbs<'_>,
 ) -> Evaluation {
     let channels = channel_map(all);
     let ctx = Ctx {
         user_id,
         channels: &channels,
+        lbs,
     };
     let count = window
         .iter()
@@ -281,12 +320,14 @@ pub(crate) fn near_misses(
     window: &[Arc<Entry>],
     all: &[Arc<Entry>],
     user_id: UserId<'_>,
+    lbs: Lbs<'_>,
     limit: usize,
 ) -> Vec<String> {
     let channels = channel_map(all);
     let ctx = Ctx {
         user_id,
         channels: &channels,
+        lbs,
     };
     let mut scored: Vec<(usize, u64, String)> = window
         .iter()

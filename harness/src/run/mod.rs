@@ -1,18 +1,45 @@
 //! The scenario runner: executes a parsed [`Scenario`] once per release profile against a
-//! fresh [`Lab`], walks its timeline on tokio time and checks its expectations against the
-//! journal.
+//! fresh [`Lab`](crate::Lab), walks its timeline on tokio time and checks its expectations
+//! against the journal.
 //!
-//! ```no_run
-//! # async fn demo() {
-//! let scenario = bwlab::scenario::parse_file("scenarios/dropped-heartbeats-reinit.yaml").unwrap();
-//! let result = bwlab::run::run_case(&scenario, None, "r24", &bwlab::run::RunOptions::default()).await;
-//! assert!(result.outcome.is_pass(), "{}", result.outcome.message());
+//! From `cargo test`, a scenario file (or an inline one) runs like this; cases with a
+//! reference SUT run on paused tokio time, so the minutes below take milliseconds:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use bwlab::run::{RunOptions, run_case};
+//!
+//! let scenario = bwlab::scenario::parse_str(
+//!     r#"
+//! name: site A dies, the App moves to site B
+//! topology: dual-site
+//! sut: {reference: webex-app, user: alice}
+//! timeline:
+//!   - at: 0s
+//!     sut: sign-in
+//!   - within: 20s
+//!     expect: {channel_open: {user: alice, via: lb-site-a}}
+//!   - at: 30s
+//!     node: {down: lb-site-a}
+//!   - within: 1m
+//!     expect: {channel_open: {user: alice, via: lb-site-b}}
+//! "#,
+//!     "inline.yaml",
+//! )
+//! .unwrap();
+//! for profile in ["r22", "r23", "r24"] {
+//!     let result = run_case(&scenario, None, profile, &RunOptions::default()).await;
+//!     assert!(result.outcome.is_pass(), "{}", result.outcome.message());
+//! }
 //! # }
 //! ```
 //!
-//! What runs and what is reported as skipped is listed in `docs/scenarios.md`
-//! ("Running scenarios"). Unsupported features never run half-way: the case is `skipped`
-//! with `unsupported: …` before the lab starts.
+//! A test that drives a [`Lab`](crate::Lab) itself (its own clients, faults through the
+//! handles) awaits the same expectations with [`await_expectation`]. What runs and what is
+//! reported as skipped is listed in `docs/scenarios.md` ("Running scenarios").
+//! Unsupported features never run half-way: the case is `skipped` with `unsupported: …`
+//! before the lab starts.
 
 pub mod cli;
 mod exec;
@@ -35,6 +62,9 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// How long a `when:` condition may take before the case fails (default 10 min).
     pub when_limit: Option<Duration>,
+    /// Run reference-SUT cases in real time too (default: paused tokio time, see
+    /// [`run_case`]).
+    pub real_time: bool,
 }
 
 /// The result of one scenario on one profile.
@@ -93,16 +123,37 @@ pub struct CaseResult {
 }
 
 /// One journal entry of a run, as the HTML report draws it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TraceEntry {
-    /// Milliseconds since the case started (tokio time).
+    /// Milliseconds since the case started (tokio time, the same origin as the run log;
+    /// lab clock advances are taken out). Entries from before the start count as 0.
     pub ms: u64,
+    /// The journal sequence number.
+    pub seq: u64,
     pub node: String,
     pub kind: String,
     pub summary: String,
-    /// `out` for entries the node sent towards the SUT (events on a channel).
+    /// `out` for entries the node sent towards the SUT (events on a channel), `outbound`
+    /// for requests a node made itself (the IdP proxy).
     pub direction: Option<String>,
+    /// The other side of the connection, when the node knew it.
+    pub peer: Option<String>,
+    /// The entry's attributes (`method`, `path`, `status`, `user`, `channel`, `qname`…).
+    pub attrs: Vec<(String, String)>,
 }
+
+impl TraceEntry {
+    /// The value of attribute `key`, if recorded.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The seed of a scenario that names none and runs without `--seed`.
+pub const DEFAULT_SEED: u64 = 0x5eed;
 
 /// The profiles a scenario runs on (its own list, or r22, r23, r24).
 pub fn scenario_profiles(s: &Scenario) -> Vec<String> {
@@ -123,4 +174,33 @@ pub fn label(file: Option<&Path>, s: &Scenario) -> String {
     file.and_then(|f| f.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| s.name.clone())
+}
+
+/// Waits until `exp` holds over the lab's journal (entries from `since` on: a
+/// [`Journal::next_seq`](bwlab_core::Journal::next_seq) taken earlier, or 0 for the whole
+/// run), at most `within` of tokio time — the `within:` step of a scenario, for tests that
+/// drive a [`Lab`](crate::Lab) themselves. Expectations with an upper bound (`count`,
+/// `at_most`) are judged when `within` is over. The error says what was expected and lists
+/// the closest journal entries.
+///
+/// ```no_run
+/// # async fn demo(lab: &bwlab::Lab) {
+/// use bwlab::scenario::Expectation;
+/// use bwlab::scenario::expect::ChannelMatch;
+/// let open = Expectation {
+///     channel_open: Some(ChannelMatch { user: "alice".into(), ..Default::default() }),
+///     ..Default::default()
+/// };
+/// bwlab::run::await_expectation(lab, &open, 0, std::time::Duration::from_secs(20))
+///     .await
+///     .unwrap();
+/// # }
+/// ```
+pub async fn await_expectation(
+    lab: &crate::Lab,
+    exp: &bwlab_scenario::Expectation,
+    since: u64,
+    within: Duration,
+) -> Result<(), String> {
+    exec::await_on(lab, exp, since, tokio::time::Instant::now() + within).await
 }

@@ -214,6 +214,31 @@ async fn mismatched_call_control_application_name_loses_events() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn renaming_an_instance_changes_routing_at_once() {
+    let lab = lab();
+    let other = Arc::new(Recorder::default());
+    let xsp2 = lab
+        .as_
+        .register_events_app("xsp2", "com.broadsoft.xsi-events", other.clone());
+    open(&lab, "s", 1, 50, xsp2);
+    // Drift: xsp2 renamed while its channel stays open; xsp1's subscriptions are lost.
+    assert!(lab.as_.rename_events_app(xsp2, "com.example.renamed"));
+    assert_eq!(
+        lab.as_.events_app_name(xsp2).as_deref(),
+        Some("com.example.renamed")
+    );
+    lab.sub(ALICE, EventPackage::DoNotDisturb, "s");
+    assert!(other.take().is_empty());
+    assert_eq!(lab.as_.stats().lost_app_name, 1);
+    // Revert: delivered again.
+    assert!(lab.as_.rename_events_app(xsp2, "com.broadsoft.xsi-events"));
+    lab.sub(ALICE, EventPackage::AdvancedCall, "s");
+    assert_eq!(other.take().len(), 1);
+    lab.as_.unregister_events_app(xsp2);
+    assert!(!lab.as_.rename_events_app(xsp2, "x"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn duplicate_channel_set_expiry_limit_delete() {
     let lab = lab();
     let mk = |set: &str, app: Option<&str>, expires: Option<u32>| {

@@ -337,9 +337,13 @@ pub(crate) async fn handle(shared: &Shared, ex: &mut Exchange) -> Resp {
 }
 
 async fn handle_inner(shared: &Shared, ex: &mut Exchange) -> Resp {
-    let Some(settings) = shared.settings.authservice.clone() else {
+    let Some(mut settings) = shared.settings.authservice.clone() else {
         return crate::webapps::not_found(ex);
     };
+    // The "non-shared keys" drift: this node signs with its own pair.
+    if let Some(own) = shared.drift.own_keys() {
+        settings.keys = own;
+    }
     let segs = crate::webapps::segments(&ex.path).unwrap_or_default();
     let is_token = match &segs[..] {
         [_, t] => t.eq_ignore_ascii_case("token"),
@@ -661,7 +665,7 @@ pub(crate) fn authenticate_bearer(
     let Some(settings) = shared.settings.authservice.as_ref() else {
         return Err(refuse(ex, "bearer-no-authservice"));
     };
-    if !shared.settings.authservice_url_configured {
+    if !shared.drift.authservice_url_configured() {
         return Err(refuse(ex, "bearer-no-authservice-url"));
     }
     let now = shared.clock.now();
@@ -675,7 +679,10 @@ pub(crate) fn authenticate_bearer(
             None => Err(refuse(ex, "login-token-invalid")),
         };
     }
-    let claims = match settings.keys.verify(token) {
+    // The "non-shared keys" drift: this node validates with its own pair.
+    let own = shared.drift.own_keys();
+    let keys = own.as_ref().unwrap_or(&settings.keys);
+    let claims = match keys.verify(token) {
         Ok(c) => c,
         Err(jwt::JwtError::Malformed) => return Err(refuse(ex, "bearer-malformed")),
         Err(jwt::JwtError::BadSignature) => return Err(refuse(ex, "bearer-bad-signature")),

@@ -98,6 +98,9 @@ pub(crate) struct EventsApp {
     pub id: parking_lot::RwLock<Option<EventsAppId>>,
     pub live: channels::LiveChannels,
     pub settings: EventsSettings,
+    /// The `callControlApplicationName` in force: the configured one, or a run-time
+    /// override (`XspHandle::set_call_control_application_name`).
+    pub name: parking_lot::RwLock<Arc<str>>,
     pub faults: faults::XspFaults,
     pub contact: contact::ContactClient,
     /// The node itself, for the per-channel supervisor tasks.
@@ -116,6 +119,9 @@ impl EventsApp {
             faults: faults::XspFaults::default(),
             me: parking_lot::RwLock::new(std::sync::Weak::new()),
             kill_all: tokio::sync::watch::Sender::new(0),
+            name: parking_lot::RwLock::new(Arc::from(
+                settings.call_control_application_name.as_str(),
+            )),
             settings,
         }
     }
@@ -131,13 +137,26 @@ pub(crate) fn register(shared: &Arc<Shared>) {
     if let Some(ev) = &shared.events {
         *ev.me.write() = Arc::downgrade(shared);
         let sink = Arc::new(sink::NodeSink::new(Arc::downgrade(shared)));
-        let id = ev.app_server.register_events_app(
-            &shared.name,
-            &ev.settings.call_control_application_name,
-            sink,
-        );
+        let name = Arc::clone(&ev.name.read());
+        let id = ev.app_server.register_events_app(&shared.name, &name, sink);
         *ev.id.write() = Some(id);
     }
+}
+
+/// Sets the node's `callControlApplicationName` (`None`: the configured one) and tells the
+/// AS at once, so new subscriptions carry it and routing follows it. Returns the name now in
+/// force, or `None` when the node has no Xsi-Events web app.
+pub(crate) fn set_name(shared: &Shared, name: Option<String>) -> Option<Arc<str>> {
+    let ev = shared.events.as_ref()?;
+    let name: Arc<str> = Arc::from(
+        name.unwrap_or_else(|| ev.settings.call_control_application_name.clone())
+            .as_str(),
+    );
+    *ev.name.write() = Arc::clone(&name);
+    if let Some(id) = ev.app_id() {
+        ev.app_server.rename_events_app(id, &name);
+    }
+    Some(name)
 }
 
 /// Routes a request below `/com.broadsoft.xsi-events` (`streaming = false`) or
