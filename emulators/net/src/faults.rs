@@ -157,7 +157,7 @@ struct Shared {
     any: AtomicBool,
     next: AtomicU64,
     connections: AtomicU64,
-    seed: u64,
+    seed: AtomicU64,
     journal: Option<(Journal, Arc<str>)>,
 }
 
@@ -191,7 +191,7 @@ impl NetFaults {
                 any: AtomicBool::new(false),
                 next: AtomicU64::new(0),
                 connections: AtomicU64::new(0),
-                seed,
+                seed: AtomicU64::new(seed),
                 journal: None,
             }),
         }
@@ -204,6 +204,13 @@ impl NetFaults {
             s.journal = Some((journal, node.into()));
         }
         f
+    }
+
+    /// Restarts the random choices from `seed` (connections accepted from now on), so a
+    /// run's `--seed` replays toxicity draws on listeners that started with another seed.
+    pub fn reseed(&self, seed: u64) {
+        self.shared.seed.store(seed, Ordering::Relaxed);
+        self.shared.connections.store(0, Ordering::Relaxed);
     }
 
     fn record(&self, rule: &ToxicRule, id: NetFaultId, action: &'static str) {
@@ -277,7 +284,9 @@ impl NetFaults {
             faults: self.clone(),
             generation: u64::MAX,
             active: Vec::new(),
-            rng: Rng(self.shared.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            rng: Rng(
+                self.shared.seed.load(Ordering::Relaxed) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ),
             decided: Vec::new(),
             read: Side::default(),
             write: Side::default(),
@@ -744,6 +753,29 @@ mod tests {
         let mut b = [0u8; 2];
         c.read_exact(&mut b).await.unwrap();
         assert_eq!(&b, b"ok");
+    }
+
+    /// Which of `n` connections a half-toxic `limit_data: 0` cuts.
+    async fn cut(f: &NetFaults, n: usize) -> Vec<bool> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let mut c = echo(f.clone()).await;
+            let _ = c.write_all(b"x").await;
+            let mut b = [0u8; 1];
+            out.push(!matches!(c.read(&mut b).await, Ok(1)));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn reseed_replays_the_toxicity_draws() {
+        let f = NetFaults::new(1);
+        f.add(ToxicRule::new(Toxic::LimitData { bytes: 0 }).toxicity(0.5));
+        f.reseed(42);
+        let first = cut(&f, 12).await;
+        assert!(first.contains(&true) && first.contains(&false), "{first:?}");
+        f.reseed(42);
+        assert_eq!(cut(&f, 12).await, first);
     }
 
     #[test]

@@ -204,9 +204,14 @@ async fn run(
     log: &mut Vec<String>,
     trace: &mut Vec<super::TraceEntry>,
 ) -> Result<(), Stop> {
+    let seed = opts.seed.or(scenario.seed).unwrap_or(super::DEFAULT_SEED);
     let mut b = Lab::builder()
         .profile(profile)
-        .topology(support::topology(scenario));
+        .topology(support::topology(scenario))
+        .app_server_settings(bwlab_appserver::AsSettings {
+            seed,
+            ..Default::default()
+        });
     if let Some(file) = scenario.data.as_ref().and_then(|d| d.file.as_ref()) {
         let p = PathBuf::from(file);
         let p = match (&base, p.is_relative()) {
@@ -241,10 +246,15 @@ async fn run(
             lab.cloud().set_password_expiry_fail_login(None, *on);
         }
     }
-    let lb_ips = lab
-        .lbs()
-        .map(|(n, l)| (n.to_owned(), l.addr().ip()))
-        .collect();
+    // Every random choice of the run follows the scenario's seed.
+    for (_, x) in lab.xsps() {
+        x.net_faults().reseed(seed);
+        x.http_faults().reseed(seed);
+    }
+    for (_, l) in lab.lbs() {
+        l.net_faults().reseed(seed);
+    }
+    let lb_ips = lb_ips(&lab);
     let mut r = Runner {
         lb_ips,
         scenario,
@@ -255,7 +265,7 @@ async fn run(
         faults: Vec::new(),
         down: HashMap::new(),
         sut: SutState::None,
-        seed: opts.seed.or(scenario.seed).unwrap_or(0x5eed),
+        seed,
         state_dir,
         log,
     };
