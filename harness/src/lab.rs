@@ -20,7 +20,7 @@ use bwlab_xsp::{
 };
 
 use crate::error::LabError;
-use crate::topology::{Farm, Topology, XspLayout};
+use crate::topology::{Farm, TopoRecordData, Topology, XspLayout};
 
 /// The lab data used when none is given: a small enterprise with a few users.
 pub const DEFAULT_DATA: &str = include_str!("../data/default-lab.yaml");
@@ -52,6 +52,7 @@ pub struct LabBuilder {
     events_per_node: Vec<(String, EventsSettings)>,
     layout: XspLayout,
     topology: Option<Topology>,
+    seed: u64,
 }
 
 impl Default for LabBuilder {
@@ -71,6 +72,7 @@ impl Default for LabBuilder {
             events_per_node: Vec::new(),
             layout: XspLayout::default(),
             topology: None,
+            seed: 0x5eed,
         }
     }
 }
@@ -156,6 +158,13 @@ impl LabBuilder {
     /// [`domain`](Self::domain) (the topology has its own).
     pub fn topology(mut self, topology: Topology) -> Self {
         self.topology = Some(topology);
+        self
+    }
+
+    /// Seed of the lab's own random choices (load balancers balancing at random; default
+    /// `0x5eed`), so a run replays.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 
@@ -356,8 +365,13 @@ impl LabBuilder {
             let shared_port = ephemeral_https(node_plan, &xsps);
             let started = match shared_port {
                 Some(a) => match make(Some(a)).start().await {
-                    Ok(h) => Ok(h),
-                    Err(_) => make(None).start().await,
+                    Err(bwlab_xsp::XspError::Bind { source, .. })
+                        if source.kind() == std::io::ErrorKind::AddrInUse =>
+                    {
+                        port_taken(&journal, &node.name, a);
+                        make(None).start().await
+                    }
+                    other => other,
                 },
                 None => make(None).start().await,
             };
@@ -369,7 +383,7 @@ impl LabBuilder {
                 }
             }
         }
-        let lbs = match start_lbs(&topology, &plan, &pki, &journal, &xsps).await {
+        let lbs = match start_lbs(&topology, &plan, &pki, &journal, &xsps, self.seed).await {
             Ok(l) => l,
             Err(e) => {
                 stop_all(xsps).await;
@@ -484,7 +498,19 @@ impl LabBuilder {
             .start()
             .await;
         let dns = match dns {
-            Ok(d) => d,
+            Ok(d) => {
+                for r in &topology.records {
+                    if let Some(ttl) = r.ttl {
+                        let rtype = match r.data {
+                            TopoRecordData::A(_) => bwlab_dns::RecordType::A,
+                            TopoRecordData::Srv(_) => bwlab_dns::RecordType::SRV,
+                            TopoRecordData::Cname(_) => bwlab_dns::RecordType::CNAME,
+                        };
+                        let _ = d.records().set_ttl(&topology.qualify(&r.name), rtype, ttl);
+                    }
+                }
+                d
+            }
             Err(e) => {
                 cloud.shutdown().await;
                 stop_lbs(lbs).await;
@@ -593,6 +619,20 @@ async fn start_cloud(
     Ok(b.start().await?)
 }
 
+/// Journals that a node could not get the farm's shared HTTPS port (another process has it
+/// on that address) and listens on another one; names with several of the farm's addresses
+/// then point some clients at the wrong port.
+fn port_taken(journal: &Journal, node: &str, wanted: SocketAddr) {
+    journal
+        .record(
+            node.to_owned(),
+            Kind::Lab,
+            format!("{wanted} is taken: {node} listens on another HTTPS port than its farm"),
+        )
+        .attr("warning", "port-taken")
+        .commit();
+}
+
 /// The HTTPS address a node should try when the plan leaves the port to the OS: its own IP
 /// with the port the first XSP got.
 fn ephemeral_https(
@@ -614,6 +654,7 @@ async fn start_lbs(
     pki: &LabPki,
     journal: &Journal,
     xsps: &[(String, XspHandle)],
+    seed: u64,
 ) -> Result<Vec<(String, LbHandle)>, LabError> {
     let mut out: Vec<(String, LbHandle)> = Vec::new();
     for (i, lb) in topology.lbs.iter().enumerate() {
@@ -643,7 +684,7 @@ async fn start_lbs(
                 })
                 .policy(if lb.random {
                     Policy::Random {
-                        seed: 0x5eed ^ i as u64,
+                        seed: seed ^ i as u64,
                     }
                 } else {
                     Policy::RoundRobin
@@ -670,8 +711,13 @@ async fn start_lbs(
             Some((_, x)) if planned.port() == 0 => {
                 let want = SocketAddr::new(planned.ip(), x.https_addr().port());
                 match make(want).start().await {
-                    Ok(h) => Ok(h),
-                    Err(_) => make(planned).start().await,
+                    Err(bwlab_lb::LbError::Bind { source, .. })
+                        if source.kind() == std::io::ErrorKind::AddrInUse =>
+                    {
+                        port_taken(journal, &lb.name, want);
+                        make(planned).start().await
+                    }
+                    other => other,
                 }
             }
             _ => make(planned).start().await,

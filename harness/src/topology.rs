@@ -3,7 +3,7 @@
 //!
 //! Built-ins follow the Webex-for-BroadWorks guides ([`Topology::with_layout`] for the two
 //! XSP layouts, [`Topology::single_xsp`], [`Topology::dual_site`]); anything else is an
-//! explicit topology ([`Topology::from_explicit`], what a scenario's `topology:` map
+//! explicit topology ([`Topology::from_parts`], what a scenario's `topology:` map
 //! becomes). The naming conventions are the same for all of them:
 //!
 //! - every node has `<name>.<domain>`;
@@ -119,6 +119,8 @@ pub enum TopoRecordData {
 pub struct TopoRecord {
     pub name: String,
     pub data: TopoRecordData,
+    /// Time to live in seconds (the DNS server's default when `None`).
+    pub ttl: Option<u32>,
 }
 
 /// Nodes plus the DNS naming conventions of the Webex-for-BroadWorks guides.
@@ -182,7 +184,7 @@ impl Topology {
     }
 
     /// Two sites: `lb-site-a` in front of `xsp1`+`xsp2`, `lb-site-b` in front of
-    /// `xsp3`+`xsp4` (TLS-terminating, round-robin, cookie affinity, TCP health checks
+    /// `xsp3`+`xsp4` (TLS-terminating, round-robin, cookie affinity, HTTPS health checks
     /// every 5 s). The cloud's A record lists both LBs; the App's SRV records point at the
     /// per-site LB names, site A first.
     pub fn dual_site(domain: &str) -> Self {
@@ -198,7 +200,11 @@ impl Topology {
             passthrough: false,
             random: false,
             affinity: true,
-            health: Some((std::time::Duration::from_secs(5), None)),
+            // HTTPS probes: a node taken down still accepts TCP, then resets.
+            health: Some((
+                std::time::Duration::from_secs(5),
+                Some("/com.broadsoft.xsi-actions/v2.0/".to_owned()),
+            )),
             redirect: false,
         };
         let lbs = vec![
@@ -209,9 +215,9 @@ impl Topology {
     }
 
     /// An explicit topology. A farm marked mTLS makes the other farms TLS-only (layout
-    /// option 2); without farms the default two-node farm is used. `extra_xsps` are XSP
-    /// nodes outside any farm; `planned` are other nodes (AS, NS, …) that get an address,
-    /// a DNS name and a certificate.
+    /// option 2); without farms the default two-node farm is used. `planned` are nodes
+    /// outside the farms: XSPs (started) and other roles (AS, NS, …: an address, a DNS name
+    /// and a certificate, not started).
     pub fn from_parts(
         domain: &str,
         sites: Vec<String>,
@@ -302,20 +308,30 @@ impl Topology {
         format!("{node}.{}", self.domain)
     }
 
-    /// A name as written in a topology: fully qualified when it ends with the lab zone (or
-    /// a trailing dot), else relative to it.
+    /// A name as written in a topology: as written when it ends with a trailing dot or with
+    /// one of the lab's zones (the lab zone, `webex.com`, …), else relative to the lab zone.
     pub fn qualify(&self, name: &str) -> String {
         let n = name.trim_end_matches('.').to_ascii_lowercase();
-        if name.ends_with('.') || n == self.domain || n.ends_with(&format!(".{}", self.domain)) {
-            n
-        } else if self.nodes.iter().any(|x| x.name == n) {
-            self.fqdn(&n)
-        } else if n.contains('.') && !n.ends_with(".local") {
-            // Another zone (`webex.com`): as written.
+        let in_zone = self
+            .zones()
+            .iter()
+            .any(|z| n == *z || n.ends_with(&format!(".{z}")));
+        if name.ends_with('.') || in_zone {
             n
         } else {
             format!("{n}.{}", self.domain)
         }
+    }
+
+    /// The node a name stands for: a node name, or `<node>.<domain>`.
+    fn node_named<'p>(
+        &self,
+        plan: &'p AddressPlan,
+        name: &str,
+    ) -> Option<&'p bwlab_core::addr::NodePlan> {
+        let q = self.qualify(name);
+        let short = q.strip_suffix(&format!(".{}", self.domain)).unwrap_or(&q);
+        plan.node(name).or_else(|| plan.node(short))
     }
 
     /// The farm name Webex cloud services use: A records with every XSP address.
@@ -404,19 +420,71 @@ impl Topology {
                 out.push(self.fqdn(&lb.name));
             }
         }
+        // Whoever presents this node's certificate for a name: the node itself, or the XSPs
+        // behind a pass-through LB (TLS goes through it untouched).
+        let presents = |target: &str| {
+            target == node
+                || (n.role == Role::Xsp
+                    && self.farm_of(node).is_some_and(|f| {
+                        self.lbs_of(&f.name)
+                            .any(|l| l.passthrough && l.name == target)
+                    }))
+        };
         for r in &self.records {
-            let points = match &r.data {
-                TopoRecordData::A(targets) => targets.iter().any(|t| t == node),
-                TopoRecordData::Cname(t) => t == node || *t == self.fqdn(node),
-                TopoRecordData::Srv(_) => false,
+            let targets = match &r.data {
+                TopoRecordData::A(targets) => {
+                    targets.iter().filter_map(|t| self.node_of(t)).collect()
+                }
+                TopoRecordData::Cname(t) => self.nodes_behind(t),
+                TopoRecordData::Srv(_) => Vec::new(),
             };
-            if points {
+            if targets.iter().any(|t| presents(t)) {
                 out.push(self.qualify(&r.name));
             }
         }
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The node a name written in a topology stands for (`xsp1` or `xsp1.<domain>`).
+    fn node_of(&self, name: &str) -> Option<String> {
+        let q = self.qualify(name);
+        let short = q.strip_suffix(&format!(".{}", self.domain)).unwrap_or(&q);
+        self.nodes
+            .iter()
+            .find(|n| n.name == name || n.name == short)
+            .map(|n| n.name.clone())
+    }
+
+    /// The nodes a name leads to: a node, the targets of its explicit A records, or the
+    /// nodes behind a conventional farm name.
+    fn nodes_behind(&self, name: &str) -> Vec<String> {
+        if let Some(n) = self.node_of(name) {
+            return vec![n];
+        }
+        let q = self.qualify(name);
+        let explicit: Vec<String> = self
+            .records
+            .iter()
+            .filter(|r| self.qualify(&r.name) == q)
+            .flat_map(|r| match &r.data {
+                TopoRecordData::A(t) => t.iter().filter_map(|t| self.node_of(t)).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        if !explicit.is_empty() {
+            explicit
+        } else if q == self.cloud_xsp_fqdn() || q == self.app_xsp_fqdn() {
+            self.front_doors()
+        } else if q == self.mtls_xsp_fqdn() {
+            self.xsp_nodes()
+                .filter(|n| n.farm == Farm::Mtls)
+                .map(|n| n.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        }
     }
 
     /// Assigns addresses to every node.
@@ -476,12 +544,15 @@ impl Topology {
     fn apply_explicit(&self, plan: &AddressPlan, out: &mut Vec<(String, RecordData)>) {
         let names: Vec<String> = self.records.iter().map(|r| self.qualify(&r.name)).collect();
         out.retain(|(n, _)| !names.contains(n));
-        for (r, name) in self.records.iter().zip(names) {
+        // SRV records last: their ports come from the A records of their targets.
+        let mut order: Vec<_> = self.records.iter().zip(names).collect();
+        order.sort_by_key(|(r, _)| matches!(r.data, TopoRecordData::Srv(_)));
+        for (r, name) in order {
             match &r.data {
                 TopoRecordData::A(targets) => {
                     for t in targets {
-                        let ip = plan
-                            .node(t)
+                        let ip = self
+                            .node_named(plan, t)
                             .map(|n| n.ip)
                             .or_else(|| t.parse::<IpAddr>().ok());
                         if let Some(ip) = ip {
@@ -497,15 +568,15 @@ impl Topology {
                 }
                 TopoRecordData::Srv(targets) => {
                     for (target, priority, weight, port) in targets {
-                        let node = plan.node(target);
+                        let node = self.node_named(plan, target);
                         let fqdn = match node {
-                            Some(_) => self.fqdn(target),
+                            Some(n) => self.fqdn(&n.name),
                             None => self.qualify(target),
                         };
                         // Port 443 means "the HTTPS listener": where the node (or the first
-                        // node behind the name) really listens.
+                        // node the name's A records point at) really listens.
                         let real = node
-                            .or_else(|| self.first_node_named(plan, &fqdn))
+                            .or_else(|| first_node_at(plan, out, &fqdn))
                             .and_then(|n| n.addr("https"))
                             .map(|a| a.port());
                         let port = match (port, real) {
@@ -519,8 +590,8 @@ impl Topology {
                     }
                 }
                 TopoRecordData::Cname(target) => {
-                    let t = match plan.node(target) {
-                        Some(_) => self.fqdn(target),
+                    let t = match self.node_named(plan, target) {
+                        Some(n) => self.fqdn(&n.name),
                         None => self.qualify(target),
                     };
                     out.push((name.clone(), RecordData::Cname(t)));
@@ -528,21 +599,26 @@ impl Topology {
             }
         }
     }
+}
 
-    /// The first lab node an explicit A record of `fqdn` names.
-    fn first_node_named<'p>(
-        &self,
-        plan: &'p AddressPlan,
-        fqdn: &str,
-    ) -> Option<&'p bwlab_core::addr::NodePlan> {
-        self.records
-            .iter()
-            .filter(|r| self.qualify(&r.name) == fqdn)
-            .find_map(|r| match &r.data {
-                TopoRecordData::A(t) => t.iter().find_map(|n| plan.node(n)),
-                _ => None,
-            })
-    }
+/// The first lab node `fqdn`'s A records (explicit or conventional, as built so far) point
+/// at.
+fn first_node_at<'p>(
+    plan: &'p AddressPlan,
+    records: &[(String, RecordData)],
+    fqdn: &str,
+) -> Option<&'p bwlab_core::addr::NodePlan> {
+    records
+        .iter()
+        .filter(|(n, _)| n == fqdn)
+        .find_map(|(_, d)| {
+            let ip = match d {
+                RecordData::A(a) => IpAddr::V4(*a),
+                RecordData::Aaaa(a) => IpAddr::V6(*a),
+                _ => return None,
+            };
+            plan.nodes.iter().find(|n| n.ip == ip)
+        })
 }
 
 fn farm(name: &str, site: Option<&str>, nodes: &[&str], kind: Farm) -> TopoFarm {
@@ -578,5 +654,112 @@ mod tests {
         assert!(srv[1].starts_with("20 10 443 xsp2.lab.example"));
         assert_eq!(of("idbroker.webex.com").len(), 1);
         assert_eq!(topo.zones(), ["lab.example", "webex.com", "wbx2.com"]);
+    }
+
+    #[test]
+    fn explicit_records_qualify_names_and_map_port_443_to_the_real_port() {
+        let topo = Topology::from_parts(
+            "lab.example",
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            vec![
+                TopoRecord {
+                    name: "_xsi-client._tcp.xsp-app".into(),
+                    data: TopoRecordData::Srv(vec![
+                        ("xsp2.lab.example".into(), 10, 10, 443),
+                        ("xsi".into(), 20, 10, 443),
+                        ("elsewhere.example.org.".into(), 30, 10, 443),
+                    ]),
+                    ttl: None,
+                },
+                TopoRecord {
+                    name: "xsi".into(),
+                    data: TopoRecordData::A(vec!["xsp1".into(), "xsp2".into()]),
+                    ttl: Some(5),
+                },
+                TopoRecord {
+                    name: "alias.webex.com".into(),
+                    data: TopoRecordData::Cname("xsp1".into()),
+                    ttl: None,
+                },
+            ],
+            &[],
+        );
+        assert_eq!(topo.qualify("xsp.site-a"), "xsp.site-a.lab.example");
+        assert_eq!(topo.qualify("idbroker.webex.com"), "idbroker.webex.com");
+        assert_eq!(topo.qualify("other.example.org."), "other.example.org");
+        let plan = topo.plan(Host::default(), Ports::Unprivileged).unwrap();
+        let records = topo.dns_records(&plan);
+        let of = |name: &str| -> Vec<String> {
+            records
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, d)| d.presentation())
+                .collect()
+        };
+        // The explicit SRV set replaced the conventional one; 443 became the HTTPS port of
+        // the node behind the target (by FQDN, or through the target's A records).
+        let srv = of("_xsi-client._tcp.xsp-app.lab.example");
+        assert_eq!(srv.len(), 3, "{srv:?}");
+        assert!(srv[0].starts_with("10 10 8443 xsp2.lab.example"), "{srv:?}");
+        assert!(srv[1].starts_with("20 10 8443 xsi.lab.example"), "{srv:?}");
+        assert!(
+            srv[2].starts_with("30 10 443 elsewhere.example.org"),
+            "{srv:?}"
+        );
+        assert_eq!(of("xsi.lab.example").len(), 2);
+        assert!(of("alias.webex.com")[0].starts_with("xsp1.lab.example"));
+        assert!(
+            topo.certificate_names("xsp1")
+                .contains(&"xsi.lab.example".to_owned())
+        );
+        // A CNAME to a node: the alias is on that node's certificate.
+        assert!(
+            topo.certificate_names("xsp1")
+                .contains(&"alias.webex.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn names_of_a_pass_through_lb_are_on_the_certificates_behind_it() {
+        let topo = Topology::from_parts(
+            "lab.example",
+            Vec::new(),
+            vec![farm("webex", None, &["xsp1", "xsp2"], Farm::Combined)],
+            vec![TopoLb {
+                name: "lb1".into(),
+                site: None,
+                farm: "webex".into(),
+                passthrough: true,
+                random: false,
+                affinity: false,
+                health: None,
+                redirect: false,
+            }],
+            vec![
+                TopoRecord {
+                    name: "xsi-west".into(),
+                    data: TopoRecordData::A(vec!["lb1".into()]),
+                    ttl: None,
+                },
+                TopoRecord {
+                    name: "portal".into(),
+                    data: TopoRecordData::Cname("xsi-west".into()),
+                    ttl: None,
+                },
+            ],
+            &[],
+        );
+        for node in ["xsp1", "xsp2"] {
+            let names = topo.certificate_names(node);
+            for want in [
+                "lb1.lab.example",
+                "xsi-west.lab.example",
+                "portal.lab.example",
+            ] {
+                assert!(names.contains(&want.to_owned()), "{node}: {names:?}");
+            }
+        }
     }
 }

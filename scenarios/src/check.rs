@@ -395,8 +395,14 @@ fn quoted(keys: &[&str]) -> String {
     crate::de::one_of(keys)
 }
 
+/// Nodes every lab has: a topology cannot reuse their names.
+const BUILT_IN_NODES: [&str; 5] = ["dns", "ci-us-a", "ci-eu", "ci-us-b", "idp-proxy"];
+
 fn check_topology(c: &mut Checker<'_>, t: &ExplicitTopology) {
-    let mut names: Vec<(String, String)> = Vec::new();
+    let mut names: Vec<(String, String)> = BUILT_IN_NODES
+        .iter()
+        .map(|n| ((*n).to_string(), "the lab's built-in nodes".to_string()))
+        .collect();
     let mut unique = |c: &mut Checker<'_>, path: String, name: &str| {
         if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
             c.err(
@@ -469,7 +475,7 @@ fn check_topology(c: &mut Checker<'_>, t: &ExplicitTopology) {
         site(c, format!("topology.nodes[{i}].site"), &n.site);
     }
     let mut all: BTreeSet<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
-    all.extend(["dns", "as", "ci-us-a", "ci-eu", "ci-us-b", "idp-proxy"]);
+    all.extend(BUILT_IN_NODES);
     for (i, r) in t.dns.iter().enumerate() {
         let p = format!("topology.dns[{i}]");
         let set: Vec<&str> = [

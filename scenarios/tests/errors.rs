@@ -305,3 +305,15 @@ fn data_file_is_read_relative_to_the_scenario() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn topology_names_cannot_take_a_built_in_node_name() {
+    let e = errors(
+        "name: x\nsut: {reference: webex-app}\ntopology:\n  farms:\n    - {name: webex, nodes: [xsp1, dns]}\n",
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.contains("`dns` is already used at the lab's built-in nodes")),
+        "{e:?}"
+    );
+}

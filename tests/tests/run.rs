@@ -213,3 +213,29 @@ timeline:
         );
     }
 }
+
+/// A paused-time case whose timeline would run for a century of lab time (the App's
+/// heartbeats keep the clock busy) is stopped by the real-time watchdog and fails.
+#[tokio::test]
+async fn a_case_that_never_ends_is_stopped_by_the_watchdog() {
+    let src = r#"
+name: forever
+profiles: [r24]
+sut: {reference: webex-app, user: alice}
+timeline:
+  - at: 36500d
+    sut: sign-out
+"#;
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let opts = RunOptions {
+        wall_limit: Some(std::time::Duration::from_secs(2)),
+        ..RunOptions::default()
+    };
+    let r = run_case(&scenario, None, "r24", &opts).await;
+    assert!(r.outcome.is_fail(), "{:?}", r.outcome);
+    assert!(
+        r.outcome.message().contains("ran longer than"),
+        "{}",
+        r.outcome.message()
+    );
+}

@@ -155,6 +155,7 @@ async fn explicit_topology_records_and_a_redirecting_lb() {
         vec![TopoRecord {
             name: "xsi".into(),
             data: TopoRecordData::A(vec!["xsp1".into(), "xsp2".into()]),
+            ttl: Some(5),
         }],
         &[],
     );
@@ -165,6 +166,12 @@ async fn explicit_topology_records_and_a_redirecting_lb() {
     both.sort();
     // An explicit record: one name, several XSPs (no LB) — and the certificates carry it.
     assert_eq!(a_records(&r, "xsi.lab.example").await, both);
+    let set = lab
+        .dns()
+        .records()
+        .get("xsi.lab.example", bwlab::dns::RecordType::A)
+        .unwrap();
+    assert_eq!(set.ttl, Some(5));
     let xsp2 = lab.xsp("xsp2").unwrap().https_addr();
     assert_eq!(
         get(&lab, xsp2, "xsi.lab.example", PROFILE).await.unwrap().0,
@@ -193,4 +200,42 @@ fn certificate_names_follow_the_topology() {
     assert_eq!(t.front_doors(), ["lb-site-a", "lb-site-b"]);
     let single = Topology::single_xsp("lab.example");
     assert_eq!(single.front_doors(), ["xsp1"]);
+}
+
+/// A node taken down the way scenarios do it (connections accepted, then reset) is noticed
+/// by the dual-site LBs' HTTPS health checks, and taken back when it is up again.
+#[tokio::test(start_paused = true)]
+async fn dual_site_health_checks_notice_a_node_taken_down() {
+    use bwlab::net::faults::{Toxic, ToxicRule};
+    use std::time::Duration;
+    let lab = Lab::builder()
+        .topology(Topology::dual_site("lab.example"))
+        .start()
+        .await
+        .unwrap();
+    let lb = lab.lb("lb-site-a").unwrap();
+    let xsp1 = lab.xsp("xsp1").unwrap();
+    let id = xsp1
+        .net_faults()
+        .add(ToxicRule::new(Toxic::ResetPeer { timeout: 0 }));
+    let down = Filter::kind(Kind::Lab)
+        .node("lb-site-a")
+        .attr("backend", "xsp1")
+        .attr("state", "down");
+    lab.journal()
+        .wait_for(&down, Duration::from_secs(30))
+        .await
+        .expect("xsp1 marked down by the health check");
+    assert_eq!(lb.backend_up("xsp1"), Some(false));
+    assert_eq!(lb.backend_up("xsp2"), Some(true));
+    xsp1.net_faults().remove(id);
+    let up = Filter::kind(Kind::Lab)
+        .node("lb-site-a")
+        .attr("backend", "xsp1")
+        .attr("state", "up");
+    lab.journal()
+        .wait_for(&up, Duration::from_secs(30))
+        .await
+        .expect("xsp1 marked up again");
+    lab.shutdown().await;
 }

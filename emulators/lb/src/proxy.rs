@@ -260,6 +260,11 @@ async fn forward(
         HeaderName::from_static("x-forwarded-proto"),
         HeaderValue::from_static("https"),
     );
+    // A proxy names itself in `Via` (RFC 9110 §7.6.3); the XSP journals it, which is how a
+    // scenario tells which LB a request came through.
+    if let Ok(v) = HeaderValue::from_str(&format!("1.1 {}", shared.name)) {
+        req.headers_mut().append(hyper::header::VIA, v);
+    }
     // Reuse this client connection's idle connection to the backend, else open one.
     let cached = upstreams.0.lock().remove(&index);
     let reusable = match cached {

@@ -79,6 +79,11 @@ struct Session {
 pub(crate) struct Sessions {
     shards: Vec<Mutex<HashMap<String, Session>>>,
     idle: time::Duration,
+    /// Keys of the session id a bearer token gets (two SipHash keys: 128 bits).
+    bearer_keys: (
+        std::collections::hash_map::RandomState,
+        std::collections::hash_map::RandomState,
+    ),
 }
 
 impl Sessions {
@@ -86,7 +91,18 @@ impl Sessions {
         Sessions {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             idle,
+            bearer_keys: Default::default(),
         }
+    }
+
+    /// The session id of a bearer token: the same token always names the same session, so
+    /// clients that never send the cookie back do not grow the table request by request.
+    /// Keyed per node, so the id says nothing about the token.
+    fn bearer_id(&self, authorization: &[u8]) -> String {
+        use std::hash::BuildHasher;
+        let a = self.bearer_keys.0.hash_one(authorization);
+        let b = self.bearer_keys.1.hash_one(authorization);
+        format!("{a:016X}{b:016X}")
     }
 
     fn shard(&self, id: &str) -> &Mutex<HashMap<String, Session>> {
@@ -170,9 +186,9 @@ pub(crate) fn authenticate(
         // The token is checked on every request, but like Tomcat the node still opens a
         // session for the caller: its cookie is what load balancers keep affinity on.
         let now = shared.clock.now();
-        let known = session_cookie(ex.cookie.as_deref())
-            .is_some_and(|id| shared.sessions.lookup(id, now).is_some());
-        if known {
+        let id = shared.sessions.bearer_id(&header);
+        let sent = session_cookie(ex.cookie.as_deref()) == Some(id.as_str());
+        if sent && shared.sessions.lookup(&id, now).is_some() {
             return Ok((principal, None));
         }
         let login = match &principal {
@@ -180,7 +196,7 @@ pub(crate) fn authenticate(
             Principal::Admin(a) => &a.login,
         };
         let generation = shared.store.credential_generation(login).unwrap_or(0);
-        let cookie = open_session(shared, header, &principal, generation, now);
+        let cookie = open_session(shared, Some(id), header, &principal, generation, now);
         return Ok((principal, Some(cookie)));
     }
     let now = shared.clock.now();
@@ -261,20 +277,21 @@ pub(crate) fn authenticate(
         outcome
     });
     ex.identity = Some(principal.describe());
-    let cookie = open_session(shared, header, &principal, generation, now);
+    let cookie = open_session(shared, None, header, &principal, generation, now);
     Ok((principal, Some(cookie)))
 }
 
-/// Opens a session for `principal` authenticated by `authorization`; returns the
-/// `Set-Cookie` value that names it.
+/// Opens (or renews) the session `id` — a fresh random one when `None` — for `principal`
+/// authenticated by `authorization`; returns the `Set-Cookie` value that names it.
 fn open_session(
     shared: &Shared,
+    id: Option<String>,
     authorization: Vec<u8>,
     principal: &Principal,
     generation: u64,
     now: time::OffsetDateTime,
 ) -> String {
-    let id = new_session_id();
+    let id = id.unwrap_or_else(new_session_id);
     let (login, admin) = match principal {
         Principal::User(u) => (u.user_id.clone(), false),
         Principal::Admin(a) => (a.login.clone(), true),

@@ -34,6 +34,8 @@ pub(crate) struct Exchange {
     pub content_type: Option<String>,
     pub authorization: Option<Vec<u8>>,
     pub cookie: Option<String>,
+    /// `Via` (the proxies a request came through), for the journal.
+    pub via: Option<String>,
     /// `X-BroadWorks-Protocol-Version`, if sent.
     pub protocol_version: Option<String>,
     pub body: Bytes,
@@ -80,6 +82,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Inc
             .get(AUTHORIZATION)
             .map(|v| v.as_bytes().to_vec()),
         cookie: header(&req, COOKIE),
+        via: header(&req, hyper::header::VIA),
         protocol_version: header(&req, PROTOCOL_VERSION),
         body: Bytes::new(),
         conn,
@@ -313,6 +316,9 @@ fn record(shared: &Shared, ex: &Exchange, resp: &Resp, fault: Option<&HttpFaultH
         .attr("interface", ex.conn.interface.name());
     if let Some(q) = &ex.query {
         rec = rec.attr("query", q.clone());
+    }
+    if let Some(v) = &ex.via {
+        rec = rec.attr("via", v.clone());
     }
     if let Some(id) = &ex.identity {
         rec = rec.attr("user", id.clone());

@@ -185,6 +185,26 @@ async fn ci_token_is_issued_and_accepted_until_it_expires() {
     assert_eq!(entry.attr("sub"), Some("alice@lab.example"));
     assert_eq!(entry.attr("mode"), Some("ci"));
 
+    // Bearer requests get a session cookie (load balancers keep affinity on it), and the
+    // same token always names the same session: a client that never sends the cookie back
+    // does not grow the session table.
+    let before = lab.xsp.session_count();
+    let mut cookies = Vec::new();
+    for _ in 0..5 {
+        let r = c
+            .get_with(&profile, &[("authorization", &bearer(&jwt))])
+            .await;
+        assert_eq!(r.status, 200);
+        cookies.push(r.header("set-cookie").map(str::to_owned));
+    }
+    assert!(
+        cookies[0]
+            .as_deref()
+            .is_some_and(|c| c.starts_with("JSESSIONID="))
+    );
+    assert!(cookies.windows(2).all(|w| w[0] == w[1]), "{cookies:?}");
+    assert!(lab.xsp.session_count() <= before + 1);
+
     lab.clock.advance(Duration::from_secs(719 * 3600));
     let r = c
         .get_with(&profile, &[("authorization", &bearer(&jwt))])

@@ -28,6 +28,8 @@ use crate::reference::{
     WebexAppOptions,
 };
 
+/// Real time a paused-time case may take before it is stopped (see `RunOptions::wall_limit`).
+const CASE_WALL_LIMIT: Duration = Duration::from_secs(300);
 /// Journal node of a `command:` SUT's output.
 const SUT_NODE: &str = "sut";
 /// Near-misses printed per failed expectation.
@@ -57,18 +59,36 @@ pub async fn run_case(
         opts.clone(),
     );
     let started = std::time::Instant::now();
+    let limit = opts.wall_limit.unwrap_or(CASE_WALL_LIMIT);
     let joined = tokio::task::spawn_blocking(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
             .build()
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>(rt.block_on(run_case_here(&s, f.as_deref(), &p, &o)))
+        // On paused time a case that never ends would spin through lab time for ever (the
+        // lab's periodic timers keep it busy): a real-time watchdog ends it.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                let _ = cancel.send(());
+            }
+        });
+        let r = rt.block_on(async {
+            tokio::select! {
+                r = run_case_here(&s, f.as_deref(), &p, &o) => Some(r),
+                _ = cancelled => None,
+            }
+        });
+        let _ = done.send(());
+        rt.shutdown_timeout(Duration::from_secs(2));
+        r.ok_or_else(|| format!("the case ran longer than {limit:?} of real time and was stopped"))
     })
     .await;
     match joined {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => broken(scenario, file, profile, started, format!("no runtime: {e}")),
+        Ok(Err(e)) => broken(scenario, file, profile, started, e),
         Err(e) => broken(
             scenario,
             file,
@@ -193,7 +213,7 @@ struct Runner<'a> {
     state_dir: Option<PathBuf>,
     log: &'a mut Vec<String>,
     /// Load balancers and the address they connect to backends from (for `via`).
-    lb_ips: HashMap<String, std::net::IpAddr>,
+    lb_ips: HashMap<String, matcher::LbAddr>,
 }
 
 async fn run(
@@ -208,6 +228,7 @@ async fn run(
     let mut b = Lab::builder()
         .profile(profile)
         .topology(support::topology(scenario))
+        .seed(seed)
         .app_server_settings(bwlab_appserver::AsSettings {
             seed,
             ..Default::default()
@@ -231,15 +252,17 @@ async fn run(
     } else {
         None
     };
-    let lab = b
-        .start()
-        .await
-        .map_err(|e| fail(format!("the lab did not start: {e}")))?;
+    let lab = match b.start().await {
+        Ok(lab) => lab,
+        Err(e) => {
+            if let Some(dir) = &state_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(fail(format!("the lab did not start: {e}")));
+        }
+    };
     if let Some(sys) = scenario.data.as_ref().and_then(|d| d.system.as_ref()) {
         apply_system(&lab, sys);
-    }
-    for sub in &scenario.subscribers {
-        add_subscriber(&lab, sub).map_err(fail)?;
     }
     for (flag, on) in &scenario.sut.flags {
         if flag == "w4bwks-password-expiry-fail-login" {
@@ -255,6 +278,21 @@ async fn run(
         l.net_faults().reseed(seed);
     }
     let lb_ips = lb_ips(&lab);
+    // `via` tells LBs apart by the address they connect from: only possible when every
+    // node has its own (not on a 127.0.0.1-only host).
+    let shared_ip = lb_ips
+        .values()
+        .any(|lb| lab.plan().nodes.iter().filter(|n| n.ip == lb.ip).count() > 1);
+    if shared_ip && support::uses_via(scenario) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), lab.shutdown()).await;
+        if let Some(dir) = &state_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        return Err(Stop::Skip(
+            "`via` expectations on a host where nodes share one address (no 127.77.0.x aliases)"
+                .into(),
+        ));
+    }
     let mut r = Runner {
         lb_ips,
         scenario,
@@ -269,7 +307,16 @@ async fn run(
         state_dir,
         log,
     };
-    let result = r.drive(base).await;
+    // Inline subscribers before anything else; a bad one fails the case after a clean
+    // shutdown like any other failure.
+    let added = scenario
+        .subscribers
+        .iter()
+        .try_for_each(|sub| add_subscriber(&r.lab, sub).map_err(fail));
+    let result = match added {
+        Ok(()) => r.drive(base).await,
+        Err(e) => Err(e),
+    };
     *trace = r.trace();
     r.finish().await;
     result
@@ -911,7 +958,8 @@ impl Runner<'_> {
                 if let Some(x) = self.lab.xsp(name) {
                     x.restart_events();
                 } else if let Some(id) = self.down.remove(name) {
-                    // A load balancer restarts: it comes back with fresh tables.
+                    // A load balancer "restarts": it comes back up (its persistence and
+                    // health tables are kept).
                     faults.remove(id);
                 }
             }
@@ -1268,16 +1316,22 @@ impl Runner<'_> {
 }
 
 /// Load balancers of the lab and the address they connect to backends from (for `via`).
-fn lb_ips(lab: &Lab) -> HashMap<String, std::net::IpAddr> {
+fn lb_ips(lab: &Lab) -> HashMap<String, matcher::LbAddr> {
     lab.lbs()
-        .map(|(n, l)| (n.to_owned(), l.addr().ip()))
+        .map(|(n, l)| {
+            let addr = matcher::LbAddr {
+                ip: l.addr().ip(),
+                passthrough: l.mode() == bwlab_lb::Mode::Passthrough,
+            };
+            (n.to_owned(), addr)
+        })
         .collect()
 }
 
 /// Checks `exp` over the journal entries since `since`, now.
 fn check_on(
     lab: &Lab,
-    lbs: &HashMap<String, std::net::IpAddr>,
+    lbs: &HashMap<String, matcher::LbAddr>,
     exp: &Expectation,
     since: u64,
 ) -> Result<(), String> {
@@ -1321,7 +1375,7 @@ pub(crate) async fn await_on(
 /// Expectations with an upper bound (`count`, `at_most`) are judged at the deadline.
 async fn await_with(
     lab: &Lab,
-    lbs: &HashMap<String, std::net::IpAddr>,
+    lbs: &HashMap<String, matcher::LbAddr>,
     exp: &Expectation,
     since: u64,
     deadline: Instant,

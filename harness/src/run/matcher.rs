@@ -62,10 +62,27 @@ struct Ctx<'a> {
     lbs: Lbs<'a>,
 }
 
-/// Load balancers by name, with the address their backend connections come from.
-pub(crate) type Lbs<'a> = &'a HashMap<String, std::net::IpAddr>;
+/// Load balancers by name.
+pub(crate) type Lbs<'a> = &'a HashMap<String, LbAddr>;
+
+/// What the matcher needs to know of a load balancer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LbAddr {
+    /// The address its backend connections come from (its own).
+    pub ip: std::net::IpAddr,
+    /// Pass-through LBs see no HTTP: their requests are known only by that address.
+    pub passthrough: bool,
+}
 
 impl Ctx<'_> {
+    /// The LB at `ip`, or the address itself.
+    fn lb_named(&self, ip: std::net::IpAddr) -> String {
+        self.lbs
+            .iter()
+            .find(|(_, a)| a.ip == ip)
+            .map_or_else(|| ip.to_string(), |(n, _)| n.clone())
+    }
+
     fn user_of_channel(&self, channel: Option<&str>) -> Option<String> {
         channel.and_then(|c| self.channels.get(c).map(|(u, _)| u.clone()))
     }
@@ -104,16 +121,47 @@ fn checks(exp: &Expectation, e: &Entry, ctx: &Ctx<'_>) -> Option<Vec<Check>> {
         if e.kind != Kind::Http || e.attr("path").is_none() {
             return None;
         }
-        // With `via`, the LB's own entries (its backend is the node); without, only the
-        // servers' entries, so a proxied request counts once.
+        // Each request counts once. A proxied one is the server's entry, which names the
+        // LB as its peer (LBs connect from their own address; pass-through LBs journal no
+        // HTTP at all). An LB's own entry counts only when the LB answered by itself (a
+        // redirect, no backend, a backend error), with `via` set.
         let lb_entry = ctx.lbs.contains_key(&*e.node);
+        let answered_itself = lb_entry
+            && (e.attr("fault").is_some()
+                || e.attr("error").is_some()
+                || e.attr("backend").is_none_or(|b| b == "none"));
         match &r.via {
             Some(via) => {
-                if !lb_entry {
-                    return None;
+                if lb_entry {
+                    if !answered_itself {
+                        return None;
+                    }
+                    out.push(check("via", &Some(via.clone()), node()));
+                    out.push(check("node", &r.node, attr("backend")));
+                } else {
+                    // A TLS-terminating LB names itself in `Via` (its health probes do
+                    // not); a pass-through one is known by its address.
+                    let named = e.attr("via").is_some_and(|v| {
+                        v.split([',', ';'])
+                            .any(|p| p.trim().ends_with(via.as_str()))
+                    });
+                    let from = e.peer.map(|p| p.ip());
+                    let by_addr = e.attr("via").is_none()
+                        && ctx
+                            .lbs
+                            .get(via)
+                            .is_some_and(|lb| lb.passthrough && from == Some(lb.ip));
+                    out.push(Some(Check {
+                        key: "via",
+                        want: via.clone(),
+                        got: e
+                            .attr("via")
+                            .map(str::to_owned)
+                            .or_else(|| from.map(|ip| ctx.lb_named(ip))),
+                        ok: named || by_addr,
+                    }));
+                    out.push(check("node", &r.node, node()));
                 }
-                out.push(check("via", &Some(via.clone()), node()));
-                out.push(check("node", &r.node, attr("backend")));
             }
             None => {
                 if lb_entry {
@@ -147,16 +195,11 @@ fn checks(exp: &Expectation, e: &Entry, ctx: &Ctx<'_>) -> Option<Vec<Check>> {
         if let Some(via) = &c.via {
             // The XSP saw the LB as its peer (LBs connect from their own address).
             let from = e.peer.map(|p| p.ip());
-            let lb = ctx.lbs.get(via).copied();
+            let lb = ctx.lbs.get(via).map(|l| l.ip);
             out.push(Some(Check {
                 key: "via",
                 want: via.clone(),
-                got: from.map(|ip| {
-                    ctx.lbs
-                        .iter()
-                        .find(|(_, a)| **a == ip)
-                        .map_or_else(|| ip.to_string(), |(n, _)| n.clone())
-                }),
+                got: from.map(|ip| ctx.lb_named(ip)),
                 ok: lb.is_some() && from == lb,
             }));
         }

@@ -65,6 +65,9 @@ pub struct RunOptions {
     /// Run reference-SUT cases in real time too (default: paused tokio time, see
     /// [`run_case`]).
     pub real_time: bool,
+    /// Real time a paused-time case may take before it is stopped and failed (default
+    /// 5 min); a guard against a timeline that never ends.
+    pub wall_limit: Option<Duration>,
 }
 
 /// The result of one scenario on one profile.

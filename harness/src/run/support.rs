@@ -12,6 +12,9 @@ use bwlab_scenario::{Expectation, Scenario};
 
 use crate::topology::{Farm, TopoFarm, TopoLb, TopoRecord, TopoRecordData, Topology, XspLayout};
 
+/// Health checks probe this path unless the scenario names another.
+const XSI_ACTIONS_ROOT: &str = "/com.broadsoft.xsi-actions/v2.0/";
+
 /// The lab zone scenarios run in.
 pub(crate) const DOMAIN: &str = "lab.example";
 
@@ -61,10 +64,19 @@ pub(crate) fn explicit(e: &ExplicitTopology) -> Topology {
                 passthrough: l.mode == LbMode::PassThrough,
                 random: l.balancing == Balancing::Random,
                 affinity: l.cookie_affinity && !misconfigured(LbMisconfiguration::NoAffinity),
-                health: l
-                    .health_check
-                    .as_ref()
-                    .map(|h| (h.interval.0, h.path.clone())),
+                // Probed over HTTPS (the Xsi-Actions root unless a path is given): a node
+                // taken down resets connections after accepting them, which a bare TCP
+                // connect would not notice.
+                health: l.health_check.as_ref().map(|h| {
+                    (
+                        h.interval.0,
+                        Some(
+                            h.path
+                                .clone()
+                                .unwrap_or_else(|| XSI_ACTIONS_ROOT.to_owned()),
+                        ),
+                    )
+                }),
                 redirect: misconfigured(LbMisconfiguration::Redirect),
             }
         })
@@ -87,6 +99,7 @@ pub(crate) fn explicit(e: &ExplicitTopology) -> Topology {
             Some(TopoRecord {
                 name: r.name.clone(),
                 data,
+                ttl: r.ttl,
             })
         })
         .collect();
@@ -143,12 +156,12 @@ fn reason(s: &Scenario) -> Result<(), String> {
         }
     }
     for f in &s.faults {
-        fault(f, &t)?;
+        fault(f, &t, s)?;
     }
     for step in &s.timeline {
         if let Some(faults) = &step.fault {
             for f in faults.iter() {
-                fault(f, &t)?;
+                fault(f, &t, s)?;
             }
         }
         if let Some(n) = &step.node
@@ -181,7 +194,7 @@ fn system(_sys: &bwlab_scenario::scenario::SystemSettings) -> Result<(), String>
     Ok(())
 }
 
-fn fault(f: &FaultRule, t: &Topology) -> Result<(), String> {
+fn fault(f: &FaultRule, t: &Topology, s: &Scenario) -> Result<(), String> {
     let kinds = f.kinds();
     let kind = kinds.first().copied().unwrap_or("?");
     let family = FaultRule::KINDS
@@ -238,6 +251,17 @@ fn fault(f: &FaultRule, t: &Topology) -> Result<(), String> {
             Some(other) => Err(format!("dns fault on {other}")),
         },
         Some(FaultFamily::Tls) => match on {
+            Some("sut")
+                if s.sut.reference
+                    != Some(bwlab_scenario::scenario::ReferenceClient::WebexCloud) =>
+            {
+                Err(format!(
+                    "fault {kind} on sut: only the webex-cloud reference SUT takes client-side TLS faults"
+                ))
+            }
+            Some("sut") if f.tls.as_ref().is_some_and(|t| t.max_version.is_none()) => {
+                Err("fault tls on sut without max_version".into())
+            }
             Some("sut") => Ok(()),
             _ if f.bad_certificate.is_some_and(|b| b.is_client()) => {
                 Err("a client certificate fault belongs `on: sut`".into())
@@ -267,4 +291,25 @@ fn expectation(e: &Expectation, t: &Topology) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether any expectation of the scenario (or a per-profile override) names a `via`.
+pub(crate) fn uses_via(s: &Scenario) -> bool {
+    let mut all: Vec<&Expectation> = s.expect.iter().collect();
+    for step in &s.timeline {
+        if let Some(c) = &step.when {
+            all.push(&c.expect);
+        }
+        if let Some(e) = &step.expect {
+            all.extend(e.iter());
+        }
+    }
+    all.iter().any(|e| {
+        std::iter::once(*e)
+            .chain(e.overrides().into_iter().map(|(_, o)| o))
+            .any(|e| {
+                e.request.as_ref().is_some_and(|r| r.via.is_some())
+                    || e.channel_open.as_ref().is_some_and(|c| c.via.is_some())
+            })
+    })
 }
