@@ -15,12 +15,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use crate::rules::RuleList;
 use bwlab_core::{Journal, Kind};
-use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -151,11 +151,8 @@ impl ToxicRule {
 pub struct NetFaultId(pub u64);
 
 struct Shared {
-    rules: RwLock<Arc<[(NetFaultId, ToxicRule)]>>,
-    /// Bumped on every change, so open connections notice.
-    generation: AtomicU64,
-    any: AtomicBool,
-    next: AtomicU64,
+    /// Its generation is bumped on every change, so open connections notice.
+    rules: RuleList<ToxicRule>,
     connections: AtomicU64,
     seed: AtomicU64,
     journal: Option<(Journal, Arc<str>)>,
@@ -186,10 +183,7 @@ impl NetFaults {
     pub fn new(seed: u64) -> Self {
         NetFaults {
             shared: Arc::new(Shared {
-                rules: RwLock::new(Arc::from(Vec::new())),
-                generation: AtomicU64::new(0),
-                any: AtomicBool::new(false),
-                next: AtomicU64::new(0),
+                rules: RuleList::new(),
                 connections: AtomicU64::new(0),
                 seed: AtomicU64::new(seed),
                 journal: None,
@@ -236,29 +230,17 @@ impl NetFaults {
 
     /// Adds a rule; it applies to new and open connections.
     pub fn add(&self, rule: ToxicRule) -> NetFaultId {
-        let id = NetFaultId(self.shared.next.fetch_add(1, Ordering::Relaxed) + 1);
+        let id = NetFaultId(self.shared.rules.next_id());
         self.record(&rule, id, "injected");
-        let mut rules = self.shared.rules.write();
-        let mut v = rules.to_vec();
-        v.push((id, rule));
-        *rules = Arc::from(v);
-        self.shared.any.store(true, Ordering::Release);
-        self.shared.generation.fetch_add(1, Ordering::Release);
+        self.shared.rules.push(id.0, rule);
         id
     }
 
     /// Removes a rule; false if it was not there.
     pub fn remove(&self, id: NetFaultId) -> bool {
-        let mut rules = self.shared.rules.write();
-        let Some(pos) = rules.iter().position(|(i, _)| *i == id) else {
+        let Some(rule) = self.shared.rules.remove(id.0) else {
             return false;
         };
-        let mut v = rules.to_vec();
-        let (_, rule) = v.remove(pos);
-        self.shared.any.store(!v.is_empty(), Ordering::Release);
-        *rules = Arc::from(v);
-        self.shared.generation.fetch_add(1, Ordering::Release);
-        drop(rules);
         self.record(&rule, id, "reverted");
         true
     }
@@ -272,7 +254,12 @@ impl NetFaults {
 
     /// The active rules.
     pub fn list(&self) -> Vec<(NetFaultId, ToxicRule)> {
-        self.shared.rules.read().to_vec()
+        self.shared
+            .rules
+            .to_vec()
+            .into_iter()
+            .map(|(i, r)| (NetFaultId(i), r))
+            .collect()
     }
 
     /// Wraps an accepted connection. Without rules the wrapper only passes data through.
@@ -376,22 +363,23 @@ impl ToxicStream {
     /// Picks up rule changes (cheap when nothing changed).
     fn refresh(&mut self) {
         let shared = &self.faults.shared;
-        if !shared.any.load(Ordering::Acquire) {
+        if shared.rules.is_empty() {
             if !self.active.is_empty() {
                 self.active.clear();
                 self.kill = None;
             }
-            self.generation = shared.generation.load(Ordering::Acquire);
+            self.generation = shared.rules.generation();
             return;
         }
-        let g = shared.generation.load(Ordering::Acquire);
+        let g = shared.rules.generation();
         if g == self.generation {
             return;
         }
         self.generation = g;
-        let rules = Arc::clone(&shared.rules.read());
+        let rules = shared.rules.snapshot();
         self.active.clear();
         for (id, rule) in rules.iter() {
+            let id = &NetFaultId(*id);
             let hit = match self.decided.iter().find(|(i, _)| i == id) {
                 Some((_, h)) => *h,
                 None => {

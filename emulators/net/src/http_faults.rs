@@ -28,9 +28,11 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bwlab_core::{Journal, Kind};
+
+use crate::rules::RuleList;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -319,9 +321,7 @@ Transfer-Encoding: chunked\r\n\
 lorem ipsum\r\nZZ\r\n\x00\x01\x02\r\n";
 
 struct Shared {
-    rules: RwLock<Arc<[(HttpFaultId, HttpFaultRule)]>>,
-    any: AtomicBool,
-    next: AtomicU64,
+    rules: RuleList<HttpFaultRule>,
     /// Splitmix64 state: every draw takes the next value, lock-free.
     rng: AtomicU64,
     journal: Option<(Journal, Arc<str>)>,
@@ -361,9 +361,7 @@ impl HttpFaults {
     pub fn new(seed: u64) -> Self {
         HttpFaults {
             shared: Arc::new(Shared {
-                rules: RwLock::new(Arc::from(Vec::new())),
-                any: AtomicBool::new(false),
-                next: AtomicU64::new(0),
+                rules: RuleList::new(),
                 rng: AtomicU64::new(seed),
                 journal: None,
             }),
@@ -425,27 +423,17 @@ impl HttpFaults {
 
     /// Adds a rule after the existing ones; it applies from the next request on.
     pub fn add(&self, rule: HttpFaultRule) -> HttpFaultId {
-        let id = HttpFaultId(self.shared.next.fetch_add(1, Ordering::Relaxed) + 1);
+        let id = HttpFaultId(self.shared.rules.next_id());
         self.record_change(&rule, id, "injected");
-        let mut rules = self.shared.rules.write();
-        let mut v = rules.to_vec();
-        v.push((id, rule));
-        *rules = Arc::from(v);
-        self.shared.any.store(true, Ordering::Release);
+        self.shared.rules.push(id.0, rule);
         id
     }
 
     /// Removes a rule; false if it was not there.
     pub fn remove(&self, id: HttpFaultId) -> bool {
-        let mut rules = self.shared.rules.write();
-        let Some(pos) = rules.iter().position(|(i, _)| *i == id) else {
+        let Some(rule) = self.shared.rules.remove(id.0) else {
             return false;
         };
-        let mut v = rules.to_vec();
-        let (_, rule) = v.remove(pos);
-        self.shared.any.store(!v.is_empty(), Ordering::Release);
-        *rules = Arc::from(v);
-        drop(rules);
         self.record_change(&rule, id, "reverted");
         true
     }
@@ -459,22 +447,27 @@ impl HttpFaults {
 
     /// True while there are no rules (one atomic load: servers skip all fault work).
     pub fn is_empty(&self) -> bool {
-        !self.shared.any.load(Ordering::Acquire)
+        self.shared.rules.is_empty()
     }
 
     /// The rules, in the order they are checked.
     pub fn rules(&self) -> Vec<(HttpFaultId, HttpFaultRule)> {
-        self.shared.rules.read().to_vec()
+        self.shared
+            .rules
+            .to_vec()
+            .into_iter()
+            .map(|(i, r)| (HttpFaultId(i), r))
+            .collect()
     }
 
     /// The fault that applies to `req`, if any: the first rule (in insertion order) whose
     /// route matches and whose probability draw hits. The hit is journalled (`Kind::Fault`,
     /// `action` = `applied`, with `fault`, `fault_id`, `method`, `path` and the node).
     pub fn check(&self, req: &HttpRequestInfo<'_>) -> Option<HttpFaultHit> {
-        if !self.shared.any.load(Ordering::Acquire) {
+        if self.shared.rules.is_empty() {
             return None;
         }
-        let rules = Arc::clone(&self.shared.rules.read());
+        let rules = self.shared.rules.snapshot();
         let (id, rule) = rules.iter().find(|(_, r)| {
             r.route.matches(req)
                 && (r.probability >= 1.0 || (r.probability > 0.0 && self.unit() < r.probability))
@@ -488,7 +481,7 @@ impl HttpFaults {
             _ => Bytes::new(),
         };
         let hit = HttpFaultHit {
-            id: *id,
+            id: HttpFaultId(*id),
             action: rule.action.clone(),
             delay,
             random,

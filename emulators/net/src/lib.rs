@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod http_faults;
+mod rules;
 
 use std::future::Future;
 use std::net::SocketAddr;
