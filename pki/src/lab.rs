@@ -380,14 +380,30 @@ impl LabPki {
     /// client variants are proxy-style client certificates from the partner-internal CA and
     /// ignore `host`.
     pub fn bad_cert_for_host(&self, kind: BadCert, host: &str) -> Result<BadIdentity, PkiError> {
+        self.bad_cert_for_names(kind, host, &[])
+    }
+
+    /// [`bad_cert_for_host`](Self::bad_cert_for_host) for a server known by more names
+    /// (a farm name, an alias): the server variants carry `extra` as further SANs, so
+    /// only the named defect is wrong (`WrongHost` still names no one of them).
+    pub fn bad_cert_for_names(
+        &self,
+        kind: BadCert,
+        host: &str,
+        extra: &[String],
+    ) -> Result<BadIdentity, PkiError> {
         certs::check_dns_name(host)?;
+        for name in extra {
+            certs::check_dns_name(name)?;
+        }
         let now = self.config.now;
         let good = self.leaf_window();
         let lab_trust = vec![self.ca_root(CaId::LabPublic).clone()];
         let label = format!("bad {kind}");
         let server =
             |window: Window, name: &str, key: KeyAlgorithm| -> Result<Identity, PkiError> {
-                let params = certs::server_params(name, &[], window, key)?;
+                let sans = if name == host { extra } else { &[] };
+                let params = certs::server_params(name, sans, window, key)?;
                 self.sign_leaf(
                     label.clone(),
                     CaId::LabPublic,
@@ -431,7 +447,7 @@ impl LabPki {
                 // host name in CN and SAN, signed by its own key.
                 let mut params = certs::server_params(
                     host,
-                    &[],
+                    extra,
                     Window {
                         not_before: now - self.config.validity.backdate,
                         not_after: now + Duration::days(365),

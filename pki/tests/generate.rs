@@ -228,6 +228,27 @@ fn bad_variants_break_exactly_their_rule() {
         pki.bad_cert_for_host(BadCert::Expired, "not a host"),
         Err(PkiError::InvalidDnsName { .. })
     ));
+    // A node known by more names (its farm): only the defect is wrong, not the name.
+    let farm = ["xsp.lab.example".to_owned()];
+    let named = pki
+        .bad_cert_for_names(BadCert::Expired, "xsp1.lab.example", &farm)
+        .expect("with names");
+    let sans = named.identity.info().expect("parse").dns_sans;
+    assert!(
+        sans.contains(&"xsp1.lab.example".to_owned()) && sans.contains(&farm[0]),
+        "{sans:?}"
+    );
+    let wrong = pki
+        .bad_cert_for_names(BadCert::WrongHost, "xsp1.lab.example", &farm)
+        .expect("wrong host");
+    assert!(
+        !wrong
+            .identity
+            .info()
+            .expect("parse")
+            .dns_sans
+            .contains(&farm[0])
+    );
 }
 
 #[test]

@@ -239,3 +239,37 @@ timeline:
         r.outcome.message()
     );
 }
+
+/// A certificate fault on a node, from a scenario: xsp1 serves an expired certificate, so
+/// the App (and the cloud's sign-in path) move on to xsp2; reverted, xsp1 serves again.
+#[tokio::test(start_paused = true)]
+async fn an_expired_certificate_on_a_node_moves_the_app_to_the_next_host() {
+    let src = r#"
+name: expired certificate on xsp1
+profiles: [r24]
+topology: option1
+faults:
+  - {id: bad, on: xsp1, bad_certificate: expired}
+sut: {reference: webex-app, user: alice}
+timeline:
+  - at: 0s
+    sut: sign-in
+  - within: 20s
+    expect: {channel_open: {user: alice, node: xsp2}}
+  - at: 1m
+    revert: bad
+  - after: 1s
+    sut: sign-in
+  - within: 20s
+    expect: {channel_open: {user: alice, node: xsp1}}
+"#;
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let r = run_case(&scenario, None, "r24", &RunOptions::default()).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Pass,
+        "{}\n{}",
+        r.outcome.message(),
+        r.log.join("\n")
+    );
+}

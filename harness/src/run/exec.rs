@@ -799,7 +799,11 @@ impl Runner<'_> {
             let bad = self
                 .lab
                 .pki()
-                .bad_cert_for_host(kind, &self.lab.topology().fqdn(on))
+                .bad_cert_for_names(
+                    kind,
+                    &self.lab.topology().fqdn(on),
+                    &self.lab.topology().certificate_names(on),
+                )
                 .map_err(|e| fail(format!("fault {id}: {e}")))?;
             x.set_server_identity(Some(bad.identity)).map_err(tls_err)?;
             Drift::Identity
