@@ -405,20 +405,23 @@ impl LabBuilder {
             })
             .collect();
         // Releases without CI token validation fetch BroadWorks tokens from the mTLS
-        // AuthService: the mTLS farm (option 2), else the first XSP's mTLS interface.
+        // AuthService: the mTLS farm (option 2), else the XSPs' mTLS interfaces, in order.
         let mtls_authservice = if profile.supports(bwlab_profiles::Feature::CiTokenValidation) {
             None
         } else {
-            let farm = topology
+            let farm: Vec<SocketAddr> = topology
                 .xsp_nodes()
                 .filter(|n| n.farm == Farm::Mtls)
-                .find_map(|n| xsps.iter().find(|(name, _)| *name == n.name))
-                .map(|(_, x)| (topology.mtls_xsp_fqdn(), x.https_addr()));
-            farm.or_else(|| {
-                xsps.iter()
-                    .find_map(|(_, x)| x.mtls_addr())
-                    .map(|a| (topology.cloud_xsp_fqdn(), a))
-            })
+                .filter_map(|n| xsps.iter().find(|(name, _)| *name == n.name))
+                .map(|(_, x)| x.https_addr())
+                .collect();
+            if farm.is_empty() {
+                let addrs: Vec<SocketAddr> =
+                    xsps.iter().filter_map(|(_, x)| x.mtls_addr()).collect();
+                (!addrs.is_empty()).then(|| (topology.cloud_xsp_fqdn(), addrs))
+            } else {
+                Some((topology.mtls_xsp_fqdn(), farm))
+            }
         };
         let cloud = match start_cloud(
             &topology,
@@ -573,7 +576,7 @@ async fn start_cloud(
     journal: &Journal,
     clock: &LabClock,
     doors: &[SocketAddr],
-    mtls_authservice: Option<(String, SocketAddr)>,
+    mtls_authservice: Option<(String, Vec<SocketAddr>)>,
 ) -> Result<CloudHandle, LabError> {
     let farm = topology.cloud_xsp_fqdn();
     let mut b = Cloud::builder()
@@ -585,6 +588,9 @@ async fn start_cloud(
         .partner_org_id(bwlab_cloud::DEFAULT_PARTNER_ORG);
     // Webex microservices use the farm's A-record name: its first address, then the next
     // ones when it fails.
+    if let Some((_, addrs)) = &mtls_authservice {
+        b = b.authservice_fallback(addrs.iter().skip(1).copied().collect());
+    }
     if let Some((&addr, rest)) = doors.split_first() {
         let port = addr.port();
         b = b
@@ -593,20 +599,25 @@ async fn start_cloud(
                 "https://{farm}:{port}/com.broadsoft.xsi-actions/v2.0"
             ))
             .xsi_connect(addr)
-            .authservice(match &mtls_authservice {
-                Some((host, a)) => AuthServiceTarget {
-                    url: format!("https://{host}:{}/authService", a.port()),
-                    connect: Some(*a),
-                    mode: BwTokenMode::Mtls,
-                    client_identity: Some(pki.webex_client().clone()),
+            .authservice(
+                match mtls_authservice
+                    .as_ref()
+                    .and_then(|(h, a)| Some((h, a.split_first()?)))
+                {
+                    Some((host, (a, _))) => AuthServiceTarget {
+                        url: format!("https://{host}:{}/authService", a.port()),
+                        connect: Some(*a),
+                        mode: BwTokenMode::Mtls,
+                        client_identity: Some(pki.webex_client().clone()),
+                    },
+                    None => AuthServiceTarget {
+                        url: format!("https://{farm}:{port}/authService"),
+                        connect: Some(addr),
+                        mode: BwTokenMode::CiToken,
+                        client_identity: None,
+                    },
                 },
-                None => AuthServiceTarget {
-                    url: format!("https://{farm}:{port}/authService"),
-                    connect: Some(addr),
-                    mode: BwTokenMode::CiToken,
-                    client_identity: None,
-                },
-            });
+            );
     }
     for node in topology.nodes.iter().filter(|n| n.role == Role::Cloud) {
         let Some(addr) = plan.node(&node.name).and_then(|n| n.addr("https")) else {

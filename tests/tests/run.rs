@@ -273,3 +273,33 @@ timeline:
         r.log.join("\n")
     );
 }
+
+/// The fake IdP proxy's mTLS AuthService calls move on to the next node of the mTLS farm
+/// when the first is down (releases without CI token validation).
+#[tokio::test(start_paused = true)]
+async fn the_mtls_authservice_fails_over_to_the_next_node() {
+    let src = r#"
+name: mTLS AuthService fail-over
+profiles: [r22-unpatched]
+topology: option2
+sut: {reference: webex-app, user: alice}
+timeline:
+  - at: 0s
+    node: {down: xsp-mtls1}
+  - at: 1s
+    sut: sign-in
+  - within: 20s
+    expect:
+      - {token: {user: alice, node: xsp-mtls2}}
+      - {channel_open: {user: alice}}
+"#;
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let r = run_case(&scenario, None, "r22-unpatched", &RunOptions::default()).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Pass,
+        "{}\n{}",
+        r.outcome.message(),
+        r.log.join("\n")
+    );
+}

@@ -133,6 +133,7 @@ impl Cloud {
             xsi_trust: Vec::new(),
             xsi_connect: None,
             xsi_fallback: Vec::new(),
+            authservice_fallback: None,
             xsi_timeout: DEFAULT_TIMEOUT,
             authservice: None,
             policy: None,
@@ -169,6 +170,7 @@ pub struct CloudBuilder<'a> {
     xsi_trust: Vec<CertificateDer<'static>>,
     xsi_connect: Option<SocketAddr>,
     xsi_fallback: Vec<SocketAddr>,
+    authservice_fallback: Option<Vec<SocketAddr>>,
     xsi_timeout: Duration,
     authservice: Option<AuthServiceTarget>,
     policy: Option<Arc<dyn PasswordPolicySource>>,
@@ -222,6 +224,14 @@ impl<'a> CloudBuilder<'a> {
     /// the first fails, for Xsi and AuthService alike.
     pub fn xsi_fallback(mut self, addrs: Vec<SocketAddr>) -> Self {
         self.xsi_fallback = addrs;
+        self
+    }
+
+    /// Further AuthService addresses, tried in order when the first fails (e.g. the other
+    /// nodes of an mTLS farm); default: the Xsi fallback list in CI-token mode, none in
+    /// mTLS mode.
+    pub fn authservice_fallback(mut self, addrs: Vec<SocketAddr>) -> Self {
+        self.authservice_fallback = Some(addrs);
         self
     }
 
@@ -331,11 +341,12 @@ impl<'a> CloudBuilder<'a> {
                 client::Upstream {
                     url,
                     connect: a.connect,
-                    // The farm's other addresses are its TLS interfaces: no use for mTLS.
-                    fallback: if a.mode == BwTokenMode::Mtls {
-                        Vec::new()
-                    } else {
-                        self.xsi_fallback.clone()
+                    // Without a list of its own, the farm's other addresses: its TLS
+                    // interfaces, no use for mTLS.
+                    fallback: match (&self.authservice_fallback, a.mode) {
+                        (Some(list), _) => list.clone(),
+                        (None, BwTokenMode::Mtls) => Vec::new(),
+                        (None, _) => self.xsi_fallback.clone(),
                     },
                     tls,
                     timeout: self.xsi_timeout,
