@@ -6,6 +6,20 @@ use std::path::{Path, PathBuf};
 
 use bwlab::run::{Outcome, RunOptions, run_case};
 
+/// Runs an inline scenario on `profile` and fails the test with the runner's message and
+/// log unless it passes.
+async fn assert_passes(src: &str, profile: &str) {
+    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
+    let r = run_case(&scenario, None, profile, &RunOptions::default()).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Pass,
+        "{profile}: {}\n{}",
+        r.outcome.message(),
+        r.log.join("\n")
+    );
+}
+
 /// Every file of the scenario library passes on each of its profiles (r22, r23, r24, and
 /// r22-unpatched where a file lists it).
 #[tokio::test]
@@ -170,15 +184,7 @@ expect:
   - {channel_open: {user: alice}, count: 0}
   - {request: {path: /com.broadsoft.xsi-events/*, status: 200}, count: 0}
 "#;
-    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
-    let r = run_case(&scenario, None, "r24", &RunOptions::default()).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Pass,
-        "{}\n{}",
-        r.outcome.message(),
-        r.log.join("\n")
-    );
+    assert_passes(src, "r24").await;
 }
 
 /// Releases without the CI token-validation patch: the IdP proxy fetches the App's
@@ -202,15 +208,7 @@ timeline:
       - {{channel_open: {{user: alice}}}}
 "#
         );
-        let scenario = bwlab::scenario::parse_str(&src, "inline.yaml").unwrap();
-        let r = run_case(&scenario, None, "r22-unpatched", &RunOptions::default()).await;
-        assert_eq!(
-            r.outcome,
-            Outcome::Pass,
-            "{topology}: {}\n{}",
-            r.outcome.message(),
-            r.log.join("\n")
-        );
+        assert_passes(&src, "r22-unpatched").await;
     }
 }
 
@@ -263,15 +261,7 @@ timeline:
   - within: 20s
     expect: {channel_open: {user: alice, node: xsp1}}
 "#;
-    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
-    let r = run_case(&scenario, None, "r24", &RunOptions::default()).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Pass,
-        "{}\n{}",
-        r.outcome.message(),
-        r.log.join("\n")
-    );
+    assert_passes(src, "r24").await;
 }
 
 /// The fake IdP proxy's mTLS AuthService calls move on to the next node of the mTLS farm
@@ -293,13 +283,5 @@ timeline:
       - {token: {user: alice, node: xsp-mtls2}}
       - {channel_open: {user: alice}}
 "#;
-    let scenario = bwlab::scenario::parse_str(src, "inline.yaml").unwrap();
-    let r = run_case(&scenario, None, "r22-unpatched", &RunOptions::default()).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Pass,
-        "{}\n{}",
-        r.outcome.message(),
-        r.log.join("\n")
-    );
+    assert_passes(src, "r22-unpatched").await;
 }
