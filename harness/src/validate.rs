@@ -83,27 +83,10 @@ pub fn validate(args: &ValidateArgs) -> i32 {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let mut files = Vec::new();
-    for p in &args.paths {
-        if !p.exists() {
-            eprintln!("error: {}: no such file or directory", p.display());
-            return exit::USAGE;
-        }
-        match bwlab_scenario::scenario_files(p) {
-            Ok(found) if found.is_empty() => {
-                eprintln!(
-                    "error: {}: no scenario files (*.yaml, *.yml) here",
-                    p.display()
-                );
-                return exit::USAGE;
-            }
-            Ok(found) => files.extend(found),
-            Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
-                return exit::USAGE;
-            }
-        }
-    }
+    let files = match crate::validate::scenario_files(&args.paths) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let (green, reset) = if color {
         ("\x1b[32m", "\x1b[0m")
     } else {
@@ -143,4 +126,32 @@ pub fn validate(args: &ValidateArgs) -> i32 {
         }
     }
     if invalid == 0 { exit::OK } else { exit::FAILED }
+}
+
+/// The scenario files under `paths` (files as given, directories searched recursively), or
+/// the exit code after printing why not: a path that does not exist, a directory without
+/// scenario files, an unreadable directory. Shared by `bwlab validate` and `bwlab run`.
+pub(crate) fn scenario_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, i32> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            eprintln!("error: {}: no such file or directory", p.display());
+            return Err(exit::USAGE);
+        }
+        match bwlab_scenario::scenario_files(p) {
+            Ok(found) if found.is_empty() => {
+                eprintln!(
+                    "error: {}: no scenario files (*.yaml, *.yml) here",
+                    p.display()
+                );
+                return Err(exit::USAGE);
+            }
+            Ok(found) => files.extend(found),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return Err(exit::USAGE);
+            }
+        }
+    }
+    Ok(files)
 }

@@ -40,27 +40,10 @@ pub struct RunArgs {
 /// Runs the command; returns the exit code (0 all passed or skipped, 1 a failure, 2 bad
 /// files or arguments, 4 a report that cannot be written).
 pub async fn run(args: &RunArgs) -> i32 {
-    let mut files = Vec::new();
-    for p in &args.paths {
-        if !p.exists() {
-            eprintln!("error: {}: no such file or directory", p.display());
-            return exit::USAGE;
-        }
-        match bwlab_scenario::scenario_files(p) {
-            Ok(found) if found.is_empty() => {
-                eprintln!(
-                    "error: {}: no scenario files (*.yaml, *.yml) here",
-                    p.display()
-                );
-                return exit::USAGE;
-            }
-            Ok(found) => files.extend(found),
-            Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
-                return exit::USAGE;
-            }
-        }
-    }
+    let files = match crate::validate::scenario_files(&args.paths) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let registry = bwlab_profiles::Profiles::builtin();
     for p in &args.profile {
         if registry.get(p).is_err() {
